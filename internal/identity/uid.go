@@ -1,0 +1,209 @@
+package identity
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+)
+
+// Errors returned by this package.
+var (
+	// ErrV4KeySize means a v4 key string is not 16, 24 or 32 bytes, so it
+	// cannot be used as an AES key (§3.4).
+	ErrV4KeySize = errors.New("identity: v4 key must be 16, 24 or 32 bytes")
+)
+
+// saltedBufSize is the stack buffer for "base64 text || salt" inputs to
+// SHA-256: 44 bytes of base64 plus salts up to 84 bytes (fixture and
+// production salts are 44). Longer salts work but cost a heap allocation.
+const saltedBufSize = 128
+
+// sumBase64Salted returns SHA-256(ASCII(b64(b)) || UTF-8(salt)). The operator
+// hashes the base64 text, not the bytes, at both hashing steps (§3.2, §3.4).
+func sumBase64Salted(b []byte, salt string) [32]byte {
+	var buf [saltedBufSize]byte
+	in := base64.StdEncoding.AppendEncode(buf[:0], b)
+	in = append(in, salt...)
+	return sha256.Sum256(in)
+}
+
+// FirstLevelHash returns SHA-256(ASCII(b64(h)) || UTF-8(firstLevelSalt)), the
+// first-level hash that opt-out records and raw UIDs are keyed by (§3.2). The
+// salt string is used as is, never base64-decoded. It does not allocate for
+// salts up to 84 bytes.
+func FirstLevelHash(h Hash, firstLevelSalt string) [32]byte {
+	return sumBase64Salted(h.b[:h.n], firstLevelSalt)
+}
+
+// DirectIndexBuckets is the salt-table size at which the bucket index is the
+// 20-bit value itself rather than taken modulo the size (§3.3).
+const DirectIndexBuckets = 1 << 20
+
+// BucketIndex returns the index of the salt bucket for a first-level hash in
+// a table of n buckets (§3.3): h = FLH[0]<<12 | FLH[1]<<4 | (FLH[2] & 0x0F)
+// (the low nibble of byte 2), used directly when n is exactly
+// DirectIndexBuckets and reduced modulo n otherwise. n must be positive.
+func BucketIndex(flh *[32]byte, n int) int {
+	h := int(flh[0])<<12 | int(flh[1])<<4 | int(flh[2]&0x0F)
+	if n == DirectIndexBuckets {
+		return h
+	}
+	return h % n
+}
+
+// RawUID is a raw UID (advertising id, §3.4): 32 bytes for v2, 33 bytes for
+// v3 and v4. The bytes live in a fixed array, so a RawUID never allocates.
+// The zero value is empty. RawUIDs compare with ==.
+type RawUID struct {
+	b [33]byte
+	n uint8
+}
+
+// Len returns the number of bytes in u: 0, 32 or 33.
+func (u *RawUID) Len() int { return int(u.n) }
+
+// Bytes returns the raw UID bytes. The slice aliases u; do not modify it.
+func (u *RawUID) Bytes() []byte { return u.b[:u.n] }
+
+// AppendBase64 appends the standard base64 encoding of u, with padding (the
+// form used in every JSON response), to dst and returns the result.
+func (u *RawUID) AppendBase64(dst []byte) []byte {
+	return base64.StdEncoding.AppendEncode(dst, u.b[:u.n])
+}
+
+// RawUIDv2 returns the 32-byte v2 raw UID SHA-256(ASCII(b64(FLH)) ||
+// UTF-8(salt)) for a bucket's rotating salt (§3.4). It encodes neither scope
+// nor type. It does not allocate for salts up to 84 bytes.
+func RawUIDv2(flh *[32]byte, salt string) RawUID {
+	u := RawUID{n: 32}
+	sum := sumBase64Salted(flh[:], salt)
+	copy(u.b[:], sum[:])
+	return u
+}
+
+// RawUIDv3 returns the 33-byte v3 raw UID: the byte scope<<4 | type<<2, then
+// the v2 raw UID (§3.4). It does not allocate for salts up to 84 bytes.
+func RawUIDv3(flh *[32]byte, salt string, scope Scope, typ Type) RawUID {
+	u := RawUID{n: 33}
+	u.b[0] = identityBits(scope, typ)
+	sum := sumBase64Salted(flh[:], salt)
+	copy(u.b[1:], sum[:])
+	return u
+}
+
+// identityBits is the scope/type part of byte 0 of v3 and v4 raw UIDs.
+func identityBits(scope Scope, typ Type) byte {
+	return byte(scope&1)<<4 | byte(typ&3)<<2
+}
+
+// v4VersionBit marks a v4 raw UID in its metadata byte (IdentityVersion V4 = 1
+// at bit 5).
+const v4VersionBit = 1 << 5
+
+// ScopeTypeOf returns the scope and type encoded in byte 0 of a 33-byte (v3
+// or v4) raw UID: scope = (b0>>4)&1, type = (b0>>2)&3 (§3.4). Any other length,
+// including a 32-byte v2 raw UID, which encodes neither, reports UID2/email as
+// the operator does. The type bits can hold 2 or 3, which are not valid
+// types; callers that care must check the result against TypePhone.
+func ScopeTypeOf(raw []byte) (Scope, Type) {
+	if len(raw) != 33 {
+		return ScopeUID2, TypeEmail
+	}
+	return Scope(raw[0] >> 4 & 1), Type(raw[0] >> 2 & 3)
+}
+
+// V4Key is the key material of a salt bucket that produces v4 raw UIDs
+// (§3.1, §3.4), with its AES key schedule computed once rather than per UID.
+// A V4Key is immutable and safe for concurrent use.
+//
+// It holds secret key material: it has no String method and logs as
+// "[redacted]".
+type V4Key struct {
+	id    int32
+	salt  string
+	block cipher.Block
+}
+
+// NewV4Key prepares the key material (id, key, salt) of a salt line. The key
+// string's UTF-8 bytes are the AES key (never base64-decoded), so it must be
+// 16, 24 or 32 bytes long; otherwise NewV4Key returns ErrV4KeySize.
+func NewV4Key(id int32, key, salt string) (*V4Key, error) {
+	switch len(key) {
+	case 16, 24, 32:
+	default:
+		return nil, ErrV4KeySize
+	}
+	block, err := aes.NewCipher([]byte(key))
+	if err != nil {
+		return nil, err // unreachable: the length was checked above
+	}
+	return &V4Key{id: id, salt: salt, block: block}, nil
+}
+
+// ID returns the key id.
+func (k *V4Key) ID() int32 { return k.id }
+
+// LogValue implements slog.LogValuer so key material never reaches a log.
+func (k *V4Key) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// RawUID returns the 33-byte v4 raw UID for a first-level hash (§3.4):
+//
+//	meta     = env<<6 | 1<<5 | scope<<4 | type<<2
+//	kid3     = low 24 bits of the key id, big-endian
+//	L16      = the last 16 bytes of the FLH
+//	iv12     = SHA-256(UTF-8(key salt) || L16 || meta || kid3)[:12]
+//	enc      = AES-CTR(key, counter block iv12 || 00000000) applied to L16
+//	body     = meta || kid3 || iv12 || enc
+//	raw UID  = body || XOR of the 32 body bytes
+//
+// L16 is exactly one AES block, so CTR mode is one block encryption of the
+// initial counter, XORed in. It makes one 16-byte heap allocation: the
+// counter block escapes through the cipher.Block interface call (measured;
+// a sync.Pool would cost about as much as it saves).
+func (k *V4Key) RawUID(flh *[32]byte, scope Scope, typ Type, env Environment) RawUID {
+	u := RawUID{n: 33}
+	meta := byte(env&3)<<6 | v4VersionBit | identityBits(scope, typ)
+	l16 := flh[16:32]
+
+	u.b[0] = meta
+	u.b[1] = byte(k.id >> 16)
+	u.b[2] = byte(k.id >> 8)
+	u.b[3] = byte(k.id)
+
+	var buf [96 + 16 + 1 + 3]byte
+	in := append(buf[:0], k.salt...)
+	in = append(in, l16...)
+	in = append(in, u.b[0:4]...)
+	ivHash := sha256.Sum256(in)
+	iv := u.b[4:16]
+	copy(iv, ivHash[:12])
+
+	var ctr [aes.BlockSize]byte // iv12 || 32-bit counter 0
+	copy(ctr[:], iv)
+	k.block.Encrypt(ctr[:], ctr[:])
+	enc := u.b[16:32]
+	for i := range enc {
+		enc[i] = l16[i] ^ ctr[i]
+	}
+
+	var sum byte
+	for _, c := range u.b[:32] {
+		sum ^= c
+	}
+	u.b[32] = sum
+	return u
+}
+
+// RawUIDv4 returns the v4 raw UID for a first-level hash and a bucket's key
+// material (§3.4); see V4Key.RawUID. It sets up an AES cipher on every call
+// (a few more allocations); the hot path should keep a V4Key per key material.
+func RawUIDv4(flh *[32]byte, keyID int32, key, keySalt string, scope Scope, typ Type, env Environment) (RawUID, error) {
+	k, err := NewV4Key(keyID, key, keySalt)
+	if err != nil {
+		return RawUID{}, err
+	}
+	return k.RawUID(flh, scope, typ, env), nil
+}
