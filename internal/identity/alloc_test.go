@@ -10,9 +10,6 @@ import (
 // path (house style §6): zero everywhere except v4 raw UIDs. RawUIDv4 builds
 // an AES cipher per call and is not listed; V4Key.RawUID makes one.
 func TestHotPathAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts are not meaningful in -short runs with instrumentation")
-	}
 	const firstLevel = "fOGY/aRE44peL23i+cE9MkJrzmEeNZZziNZBfq7qqk8="
 	const salt = "vgv1BwiNRCW7F3VcNXHlZh+7oHJ4G4gCshbGcVOLnss="
 	k, err := identity.NewV4Key(2100002, "key12345key12345key12345key12340", "salt1234salt1234salt1234salt1230")

@@ -284,6 +284,16 @@ func TestParseHashValid(t *testing.T) {
 	}
 }
 
+// TestParseHashRoundTrip uses reference hashes that contain '+' and '/'.
+func TestParseHashRoundTrip(t *testing.T) {
+	for _, tt := range validEmails {
+		h, ok := identity.ParseHash(tt.hash)
+		if got := string(h.AppendBase64(nil)); !ok || got != tt.hash {
+			t.Errorf("ParseHash(%q) = %s, %v; want the same text back", tt.hash, got, ok)
+		}
+	}
+}
+
 func TestParseHashInvalid(t *testing.T) {
 	for _, s := range []string{
 		// OPT InputNormalizationTest.java testInvalidHashNormalization (K-7).
