@@ -157,7 +157,9 @@ func shuffle(alphabet []byte, key []uint16) {
 		return
 	}
 	for i, v, p := len(alphabet)-1, 0, 0; i > 0; i, v = i-1, v+1 {
-		v %= len(key)
+		if v == len(key) { // v cycles through the key: the library's v %= len(key)
+			v = 0
+		}
 		c := int(key[v])
 		p += c
 		j := (c + v + p) % i
