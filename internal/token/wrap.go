@@ -1,0 +1,177 @@
+package token
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+)
+
+// WrapperLen is the exact length of the refresh_token text handed to
+// clients; /v2/token/refresh recognises a wrapper by this length alone
+// (§2.2 step 1, §4.5).
+const WrapperLen = 388
+
+// The wrapper's JSON, compact and in this key order (§4.5 step 2).
+const (
+	wrapJSONPrefix = `{"refresh_response_key":"`
+	wrapJSONMiddle = `","refresh_token":"`
+	wrapJSONSuffix = `"}`
+
+	wrapKeyField   = "refresh_response_key"
+	wrapTokenField = "refresh_token"
+
+	// wrapHeaderLen is the scope byte and the refresh key id.
+	wrapHeaderLen = 5
+	// responseKeyB64Len is the b64 length of a 32-byte refresh_response_key.
+	responseKeyB64Len = 44
+)
+
+// Messages of /v2/token/refresh step 1 (§2.2), one per unwrap failure.
+// Clients match this text; do not change.
+const (
+	msgWrapperBase64    = "Invalid body: Body is not valid base64."
+	msgWrapperKeyFormat = "Invalid key: Generator of this token (Key ID: %d) does not exist."
+	msgWrapperData      = "Invalid data: Check encryption method and encryption key."
+	msgWrapperFormat    = "Invalid format: Payload is not valid json or missing required data."
+)
+
+// WrapRefresh appends the 388-character refresh wrapper (§4.5) to dst:
+// b64(scope<<4 (1) || refreshKey.ID (4) || GCM(refreshKey, J)) with
+// J = {"refresh_response_key":"<b64 responseKey>","refresh_token":"<inner>"}.
+// inner is the text of an inner refresh token (AppendRefreshV3); it must be
+// standard base64 so that it needs no JSON escaping, and must not overlap
+// the bytes appended to dst (appending after it in the same buffer is fine).
+// The IV is read from rand (nil means crypto/rand).
+//
+// The result must be exactly WrapperLen characters, which holds for a
+// 168-character inner token; otherwise it fails with ErrWrapperLength, as
+// the operator does. It makes no allocation when refreshKey comes from
+// NewKey and dst has capacity for 388+291 more bytes. On error dst is
+// returned unchanged.
+func WrapRefresh(dst []byte, inner []byte, responseKey *[32]byte, scope identity.Scope, refreshKey Key, rand io.Reader) ([]byte, error) {
+	if scope != identity.ScopeUID2 && scope != identity.ScopeEUID {
+		return dst, ErrInvalid
+	}
+	for _, c := range inner {
+		if !isBase64Std(c) {
+			return dst, ErrInvalid
+		}
+	}
+	jsonLen := len(wrapJSONPrefix) + responseKeyB64Len + len(wrapJSONMiddle) + len(inner) + len(wrapJSONSuffix)
+	binLen := wrapHeaderLen + aesgcm.Overhead + jsonLen
+	if base64.StdEncoding.EncodedLen(binLen) != WrapperLen {
+		return dst, ErrWrapperLength
+	}
+	a, err := refreshKey.gcm()
+	if err != nil {
+		return dst, err
+	}
+	out, text, b := scratch(dst, WrapperLen, binLen)
+
+	b[0] = byte(scope) << 4
+	be.PutUint32(b[1:], uint32(refreshKey.ID))
+	j := b[wrapHeaderLen+aesgcm.NonceSize:]
+	n := copy(j, wrapJSONPrefix)
+	base64.StdEncoding.Encode(j[n:], responseKey[:])
+	n += responseKeyB64Len
+	n += copy(j[n:], wrapJSONMiddle)
+	n += copy(j[n:], inner)
+	copy(j[n:], wrapJSONSuffix)
+
+	if err := readRand(rand, b[wrapHeaderLen:wrapHeaderLen+aesgcm.NonceSize]); err != nil {
+		return dst, err
+	}
+	sealInPlace(a, b[wrapHeaderLen:], jsonLen)
+	base64.StdEncoding.Encode(text, b)
+	return out, nil
+}
+
+// UnwrapRefresh opens a refresh wrapper (§2.2 step 1, §4.5) and returns the
+// inner refresh token text and the client's refresh_response_key, which
+// seals the response. The scope byte is not checked, as in the operator; the
+// key is looked up by id with keys.
+//
+// Errors, one per §2.2 message (see WrapperMessage): ErrWrapperBase64,
+// *UnknownKeyError (carrying the id), ErrDecrypt (also for input too short
+// to hold a key id and a sealed payload), ErrWrapperFormat (not a JSON
+// object, a field missing or not a string, a response key that is not base64
+// of 16, 24 or 32 bytes). An empty refresh_token passes here and fails in
+// DecodeRefresh, as in the operator.
+func UnwrapRefresh(s string, keys KeyFunc) (inner string, responseKey []byte, err error) {
+	b, ok := decodeStd(s)
+	if !ok {
+		return "", nil, ErrWrapperBase64
+	}
+	if len(b) < wrapHeaderLen {
+		return "", nil, ErrDecrypt
+	}
+	k, err := lookup(keys, i32(b[1:]))
+	if err != nil {
+		return "", nil, err
+	}
+	j, err := openInPlace(k, b[wrapHeaderLen:])
+	if err != nil {
+		return "", nil, err
+	}
+	inner, responseKey, ok = parseWrapperJSON(j)
+	if !ok {
+		return "", nil, ErrWrapperFormat
+	}
+	return inner, responseKey, nil
+}
+
+// parseWrapperJSON reads the two fields by exact name (encoding/json would
+// also match other letter cases).
+func parseWrapperJSON(j []byte) (inner string, key []byte, ok bool) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(j, &fields); err != nil || fields == nil {
+		return "", nil, false
+	}
+	var keyText string
+	if !jsonString(fields[wrapKeyField], &keyText) || !jsonString(fields[wrapTokenField], &inner) {
+		return "", nil, false
+	}
+	key, ok = decodeStd(keyText)
+	if !ok {
+		return "", nil, false
+	}
+	switch len(key) {
+	case 16, 24, 32:
+		return inner, key, true
+	}
+	return "", nil, false
+}
+
+// jsonString decodes raw into *s if raw is a JSON string.
+func jsonString(raw json.RawMessage, s *string) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, s) == nil
+}
+
+// WrapperMessage returns the client message of /v2/token/refresh for an
+// UnwrapRefresh error (§2.2 step 1). Errors it does not recognise get the
+// "Invalid data" message.
+func WrapperMessage(err error) string {
+	var uk *UnknownKeyError
+	switch {
+	case errors.Is(err, ErrWrapperBase64):
+		return msgWrapperBase64
+	case errors.As(err, &uk):
+		return fmt.Sprintf(msgWrapperKeyFormat, uk.ID)
+	case errors.Is(err, ErrWrapperFormat):
+		return msgWrapperFormat
+	}
+	return msgWrapperData
+}
+
+// isBase64Std reports whether c belongs to standard base64 text, padding
+// included; such text is safe inside a JSON string without escaping.
+func isBase64Std(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '='
+}
