@@ -70,6 +70,7 @@ func newRootCommand(s streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serve)
 	root.AddCommand(
+		newAKSCommand(s),
 	// One line per subcommand; keep the list explicit (no init-time registration).
 	)
 	return root

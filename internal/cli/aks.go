@@ -1,0 +1,377 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	aksmanifest "github.com/uid2-private-operator/uid2-operator/deploy/aks"
+	"github.com/uid2-private-operator/uid2-operator/internal/aks"
+)
+
+const aksExitCodes = `
+EXIT CODES
+  0  success
+  1  a rule failed, or Azure/Kubernetes/the operator answered with an error
+  2  bad flags or arguments`
+
+// aksEnv is what the aks commands take from the process: the environment
+// and a command runner. Tests replace both.
+type aksEnv struct {
+	getenv func(string) string
+	runner aks.Runner
+	sleep  func(context.Context, time.Duration) error
+}
+
+func newAKSCommand(s streams) *cobra.Command {
+	return newAKSCommandEnv(s, aksEnv{getenv: os.Getenv, runner: execRunner{}})
+}
+
+func newAKSCommandEnv(s streams, env aksEnv) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "aks",
+		Short: "Deploy on AKS virtual nodes: preflight, plan, render, health",
+		Long: `The aks commands turn the AKS integration guide into validated, repeatable steps.
+
+Every variable of the guide (RESOURCE_GROUP, LOCATION, VNET_NAME, ...) is read
+from the environment, and a flag of the same name in lowercase with dashes
+(--resource-group, --location, ...) overrides it. Run 'aks preflight' first;
+'plan' and 'render' refuse inputs that fail it.`,
+		Example: `  export RESOURCE_GROUP=my-vn-aks LOCATION=eastus VNET_NAME=my-vnet ...
+  uid2-operator aks preflight
+  uid2-operator aks plan -o provision.sh && bash provision.sh
+  uid2-operator aks render -f operator.yaml -o operator.rendered.yaml
+  uid2-operator aks health` + "\n" + aksExitCodes,
+		Args: noArgs,
+	}
+	flags := cmd.PersistentFlags()
+	for _, f := range aks.Fields() {
+		def := f.Get(ptrVars(aks.Default()))
+		usage := f.Usage + " (env " + f.Env
+		if def != "" {
+			usage += ", default " + def
+		}
+		flags.String(f.Flag, "", usage+")")
+	}
+	load := func(c *cobra.Command) aks.Vars {
+		v := aks.Default()
+		for _, f := range aks.Fields() {
+			if val := env.getenv(f.Env); val != "" {
+				f.Set(&v, val)
+			}
+			if fl := c.Flags().Lookup(f.Flag); fl != nil && fl.Changed {
+				f.Set(&v, fl.Value.String())
+			}
+		}
+		return v
+	}
+	cmd.AddCommand(
+		newAKSPreflightCommand(s, load),
+		newAKSPlanCommand(s, load),
+		newAKSRenderCommand(s, load),
+		newAKSHealthCommand(s, load, env),
+	)
+	return cmd
+}
+
+func ptrVars(v aks.Vars) *aks.Vars { return &v }
+
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", args[0])}
+	}
+	return nil
+}
+
+// aksFailed is returned when rules or probes fail; the details were
+// already printed.
+type aksFailed struct{ msg string }
+
+func (e aksFailed) Error() string { return e.msg }
+
+func newAKSPreflightCommand(s streams, load func(*cobra.Command) aks.Vars) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "preflight",
+		Short: "Check every variable against the naming, region, CIDR and version rules",
+		Long: `preflight checks the variables before anything is created: resource names
+(Key Vault names are global), Europe and China regions (rejected), the
+confidential-container region list (warning), CIDR containment and overlap,
+the service CIDR and DNS IP, the Kubernetes and virtual-node chart versions,
+node counts, and, when OPERATOR_KEY is set, the key's environment letter.
+It makes no Azure call. Each finding names the variable, the problem and the fix.`,
+		Example: `  uid2-operator aks preflight
+  KEYVAULT_NAME=my--vault uid2-operator aks preflight --json` + "\n" + aksExitCodes,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep := aks.Preflight(load(cmd))
+			if asJSON {
+				type finding struct {
+					Severity string `json:"severity"`
+					Rule     string `json:"rule"`
+					Field    string `json:"field"`
+					Value    string `json:"value"`
+					Problem  string `json:"problem"`
+					Fix      string `json:"fix"`
+				}
+				out := struct {
+					OK       bool      `json:"ok"`
+					Findings []finding `json:"findings"`
+				}{OK: rep.Errors() == 0, Findings: []finding{}}
+				for _, f := range rep.Findings {
+					out.Findings = append(out.Findings, finding{f.Severity.String(), f.Rule, f.Field, f.Value, f.Problem, f.Fix})
+				}
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(out); err != nil {
+					return err
+				}
+			} else {
+				writeFindings(s.out, rep)
+			}
+			if n := rep.Errors(); n > 0 {
+				return aksFailed{fmt.Sprintf("preflight: %d error(s)", n)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
+	return cmd
+}
+
+func writeFindings(w io.Writer, rep aks.Report) {
+	warnings := len(rep.Findings) - rep.Errors()
+	for _, f := range rep.Findings {
+		fmt.Fprintf(w, "%-7s %s=%q: %s\n        fix: %s\n", f.Severity, f.Field, f.Value, f.Problem, f.Fix)
+	}
+	if rep.Errors() == 0 {
+		fmt.Fprintf(w, "preflight: ok (%d warning(s))\n", warnings)
+	} else {
+		fmt.Fprintf(w, "preflight: %d error(s), %d warning(s)\n", rep.Errors(), warnings)
+	}
+}
+
+func newAKSPlanCommand(s streams, load func(*cobra.Command) aks.Vars) *cobra.Command {
+	var out string
+	var opts aks.PlanOptions
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Print the complete provisioning script of the guide, values filled",
+		Long: `plan prints a bash script that runs the guide from the resource group to
+'kubectl apply', with every value filled in. Each step checks before it
+creates, so the script can be re-run after a failure. It also fixes the
+guide's known failure points: it registers resource providers and waits for
+them, checks the Kubernetes version is offered, reads the node resource group
+from 'az aks show', assigns roles by object id with retries, clones a pinned
+virtual-node chart over HTTPS, recovers a soft-deleted vault, waits for RBAC
+propagation and renders the manifest without sed.
+
+The operator key is read from $OPERATOR_KEY when the script runs; it is never
+written into the script. The inputs must pass preflight.`,
+		Example: `  uid2-operator aks plan -o provision.sh
+  OPERATOR_KEY=... bash provision.sh` + "\n" + aksExitCodes,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := load(cmd)
+			if rep := aks.Preflight(v); rep.Errors() > 0 {
+				writeFindings(s.err, rep)
+				return aksFailed{fmt.Sprintf("plan: preflight found %d error(s)", rep.Errors())}
+			}
+			var buf bytes.Buffer
+			if err := aks.Plan(&buf, v, opts); err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err := s.out.Write(buf.Bytes())
+				return err
+			}
+			if err := writeFileAtomic(out, buf.Bytes(), 0o755); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.out, "wrote %s; run it with: bash %s\n", out, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the script to this file (default stdout)")
+	cmd.Flags().StringVar(&opts.ManifestPath, "manifest", "operator.yaml", "operator.yaml the script renders (from the release ZIP)")
+	cmd.Flags().StringVar(&opts.RenderedPath, "rendered", "operator.rendered.yaml", "file the script writes the filled manifest to")
+	cmd.Flags().StringVar(&opts.PolicyFile, "cce-policy-file", "", "CCE policy file passed to render (only for a manifest without a policy)")
+	return cmd
+}
+
+func newAKSRenderCommand(s streams, load func(*cobra.Command) aks.Vars) *cobra.Command {
+	var in, out, policyFile string
+	cmd := &cobra.Command{
+		Use:   "render",
+		Short: "Fill operator.yaml from the variables and validate it (no sed)",
+		Long: `render fills the placeholders of operator.yaml:
+
+  IDENTITY_PLACEHOLDER                  MANAGED_IDENTITY_ID, or derived from SUBSCRIPTION_ID,
+                                        RESOURCE_GROUP and MANAGED_IDENTITY
+  VAULT_NAME_PLACEHOLDER                KEYVAULT_NAME
+  OPERATOR_KEY_SECRET_NAME_PLACEHOLDER  KEYVAULT_SECRET_NAME
+  DEPLOYMENT_ENVIRONMENT_PLACEHOLDER    DEPLOYMENT_ENV
+  IMAGE_PLACEHOLDER                     IMAGE (--image)
+  CCE_POLICY_PLACEHOLDER                --cce-policy-file or CCE_POLICY
+
+The same bytes come out on Linux and macOS. render refuses to write a
+manifest with a placeholder left, decodes every object strictly into the
+Kubernetes API types, checks the deployment (virtual node, SKR sidecar,
+probes, ports, rollout), prints the enclave id (SHA-256 of the decoded CCE
+policy) and warns about env vars the policy would drop inside the TEE.
+Without --file it renders the manifest built into this binary.`,
+		Example: `  uid2-operator aks render -f operator.yaml -o operator.rendered.yaml
+  uid2-operator aks render --image ghcr.io/example/uid2-operator:1.0.0 --cce-policy-file policy.base64 > operator.rendered.yaml` + "\n" + aksExitCodes,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := load(cmd)
+			manifest := aksmanifest.Operator
+			if in != "" {
+				b, err := os.ReadFile(in)
+				if err != nil {
+					return fmt.Errorf("render: %w", err)
+				}
+				manifest = b
+			}
+			if policyFile != "" {
+				b, err := os.ReadFile(policyFile)
+				if err != nil {
+					return fmt.Errorf("render: %w", err)
+				}
+				p, err := aks.NormalizePolicy(b)
+				if err != nil {
+					return fmt.Errorf("render: %s: %w", policyFile, err)
+				}
+				v.CCEPolicy = p
+			}
+			if rep := aks.RenderChecks(v); rep.Errors() > 0 {
+				writeFindings(s.err, rep)
+				return aksFailed{fmt.Sprintf("render: %d error(s) in the inputs", rep.Errors())}
+			}
+			r, err := aks.Render(manifest, v)
+			if err != nil {
+				return err
+			}
+			info := s.out
+			if out == "" || out == "-" {
+				if _, err := s.out.Write(r.Manifest); err != nil {
+					return err
+				}
+				info = s.err
+			} else {
+				if err := writeFileAtomic(out, r.Manifest, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(info, "wrote %s\n", out)
+			}
+			fmt.Fprintf(info, "enclave id: %s\n", r.EnclaveID)
+			for _, w := range r.Warnings {
+				fmt.Fprintf(s.err, "warning: %s\n", w)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&in, "file", "f", "", "operator.yaml to fill (default: the manifest built into this binary)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the manifest to this file (default stdout)")
+	cmd.Flags().StringVar(&policyFile, "cce-policy-file", "", "CCE policy: base64 (acipolicygen --print-policy) or rego text")
+	return cmd
+}
+
+func newAKSHealthCommand(s streams, load func(*cobra.Command) aks.Vars, env aksEnv) *cobra.Command {
+	var (
+		ip, url, namespace string
+		probe              aks.Probe
+	)
+	cmd := &cobra.Command{
+		Use:   "health",
+		Short: "Poll http://<ip>/ops/healthcheck until the operator answers 200 OK",
+		Long: `health finds the public IP of operator-svc (kubectl get service, falling back
+to the guide's 'az network public-ip list' in the node resource group when
+RESOURCE_GROUP and AKS_CLUSTER_NAME are set), then polls
+http://<ip>/ops/healthcheck until it answers 200 OK. Each attempt is printed
+to stderr; a 503 shows the operator's reasons.`,
+		Example: `  uid2-operator aks health
+  uid2-operator aks health --ip 20.1.2.3 --attempts 10 --interval 3s` + "\n" + aksExitCodes,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			probe.URL = url
+			probe.Sleep = env.sleep
+			probe.Progress = func(a aks.Attempt) { fmt.Fprintln(s.err, a) }
+			if probe.URL == "" {
+				if ip == "" {
+					v := load(cmd)
+					lookup := aks.IPLookup{Runner: env.runner, Namespace: namespace, ResourceGroup: v.ResourceGroup,
+						ClusterName: v.AKSClusterName, Sleep: env.sleep, Progress: func(m string) { fmt.Fprintln(s.err, m) }}
+					found, err := lookup.Find(ctx)
+					if err != nil {
+						return fmt.Errorf("health: find the operator IP: %w", err)
+					}
+					ip = found
+				}
+				probe.URL = aks.HealthURL(ip)
+			}
+			fmt.Fprintf(s.err, "checking %s\n", probe.URL)
+			a, err := probe.Run(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.out, "healthy: %s answered %d %s (attempt %d)\n", probe.URL, a.Status, a.Body, a.N)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&ip, "ip", "", "public IP of operator-svc (default: look it up)")
+	f.StringVar(&url, "url", "", "full health URL (overrides --ip)")
+	f.StringVar(&namespace, "namespace", "", "namespace of operator-svc (default: the kubectl context's)")
+	f.IntVar(&probe.Attempts, "attempts", aks.DefaultHealthAttempts, "requests before giving up")
+	f.DurationVar(&probe.Interval, "interval", aks.DefaultHealthInterval, "wait between requests")
+	f.DurationVar(&probe.Timeout, "timeout", aks.DefaultHealthTimeout, "timeout of one request")
+	return cmd
+}
+
+// execRunner runs commands with os/exec and puts their stderr in the error.
+type execRunner struct{}
+
+func (execRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	out, err := exec.CommandContext(ctx, name, args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+			return out, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return out, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// writeFileAtomic writes to a temporary file next to path and renames it.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
