@@ -61,6 +61,7 @@ func newRootCommand(s streams) *cobra.Command {
 		Use:           "uid2-operator",
 		Short:         "UID2 private operator",
 		Long:          "uid2-operator is a UID2 private operator. With no subcommand it runs `serve`.",
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -69,9 +70,14 @@ func newRootCommand(s streams) *cobra.Command {
 	root.Flags().AddFlagSet(serve.Flags())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serve)
-	root.AddCommand(
-		newAKSCommand(s),
 	// One line per subcommand; keep the list explicit (no init-time registration).
+	root.AddCommand(
+		newLocalCommand(s),
+		newRequestCommand(s),
 	)
 	return root
 }
+
+// version is the build's version, set by the linker (scripts/build.sh,
+// Dockerfile: -X …/internal/cli.version=$IMAGE_VERSION).
+var version = "dev"

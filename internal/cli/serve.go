@@ -1,17 +1,282 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
 	"github.com/spf13/cobra"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
+// serveFlags are the flags of serve (and of the bare command).
+type serveFlags struct {
+	configFile   string
+	httpAddr     string
+	metricsAddr  string
+	datasetDir   string
+	logFormat    string
+	logLevel     string
+	printCreds   bool
+	shutdownWait time.Duration
+}
+
 func newServeCommand(s streams) *cobra.Command {
+	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the operator API server (default)",
-		Args:  cobra.NoArgs,
+		Short: "Run the operator API server (the default command)",
+		Long: `Run the UID2 operator API server.
+
+Without a Core URL the operator runs in local mode on the embedded demo
+dataset (or --dataset DIR) and prints the demo credentials at start-up.
+
+EXIT CODES
+  0  stopped by SIGTERM/SIGINT after draining in-flight requests
+  1  start-up failed (bad config, dataset, no active keys, port in use)
+  2  bad flags`,
+		Example: `  uid2-operator
+  uid2-operator serve --http-addr 127.0.0.1:8080 --metrics-addr 127.0.0.1:9080
+  uid2-operator serve --config operator-config.json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return nil
+			return runServe(cmd.Context(), s, f)
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.configFile, "config", "", "operator config `file` (the reference operator's JSON keys)")
+	fl.StringVar(&f.httpAddr, "http-addr", config.DefaultHTTPAddr, "`address` of the public API")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", config.DefaultMetricsAddr, "`address` of the Prometheus /metrics endpoint (empty disables it)")
+	fl.StringVar(&f.datasetDir, "dataset", "", "local mode: load the dataset from `dir` (Core file formats) instead of the embedded one")
+	fl.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.BoolVar(&f.printCreds, "print-credentials", true, "local mode on the embedded dataset: print the demo credentials at start-up")
+	fl.DurationVar(&f.shutdownWait, "shutdown-timeout", config.DefaultShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	return cmd
+}
+
+func newLogger(s streams, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(s.err, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(s.err, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format: %q is not json or text", format)}
+}
+
+// loadConfig builds the configuration: defaults, then the config file, then flags.
+func loadConfig(f serveFlags, log *slog.Logger) (config.Config, error) {
+	cfg := config.Default()
+	if f.configFile != "" {
+		file, err := os.Open(f.configFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--config: %w", err)
+		}
+		unknown, err := cfg.Parse(file)
+		file.Close()
+		if err != nil {
+			return cfg, fmt.Errorf("--config %s: %w", f.configFile, err)
+		}
+		if len(unknown) > 0 {
+			log.Info("config keys not used by this operator", "keys", unknown)
+		}
+	}
+	cfg.HTTPAddr = f.httpAddr
+	cfg.MetricsAddr = f.metricsAddr
+	cfg.DatasetDir = f.datasetDir
+	cfg.ShutdownTimeout = f.shutdownWait
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func runServe(ctx context.Context, s streams, f serveFlags) error {
+	log, err := newLogger(s, f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(f, log)
+	if err != nil {
+		return err
+	}
+	if cfg.CoreMode() {
+		return errors.New("core mode (core_attest_url) is not available in this build; remove it to run in local mode")
+	}
+
+	st := store.New(nil)
+	if err := loadLocal(ctx, cfg, st, time.Now()); err != nil {
+		return err
+	}
+	if cfg.DatasetDir == "" && f.printCreds {
+		if err := printLocalCredentials(s, cfg.HTTPAddr); err != nil {
+			return err
+		}
+	}
+
+	scope := identity.ScopeUID2
+	if cfg.IdentityScope == "euid" {
+		scope = identity.ScopeEUID
+	}
+	srv := api.New(api.Options{
+		Scope:               scope,
+		DisableV2Encryption: !cfg.EnableV2Encryption,
+		DisablePhone:        !cfg.EnablePhoneSupport,
+		IdentityV3:          cfg.IdentityV3,
+		Store:               st,
+		Logger:              log,
+	})
+	reg := newRegistry()
+	return serveHTTP(ctx, cfg, log, srv.Handler(), metricsHandler(reg))
+}
+
+// loadLocal loads the local dataset into st and applies the reference's
+// local-mode start-up checks: an active master key and unexpired salts.
+func loadLocal(ctx context.Context, cfg config.Config, st *store.Store, now time.Time) error {
+	var fsys fs.FS
+	var err error
+	if cfg.DatasetDir != "" {
+		fsys = os.DirFS(cfg.DatasetDir)
+	} else if fsys, err = localdata.Open(now); err != nil {
+		return fmt.Errorf("embedded dataset: %w", err)
+	}
+	loader := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: localPaths(cfg)}
+	if err := loader.LoadAll(ctx); err != nil {
+		return fmt.Errorf("local dataset: %w", err)
+	}
+	snap := st.Load()
+	if _, err := snap.Keyring.MasterKey(now.Unix()); err != nil {
+		return fmt.Errorf("local dataset: no active master key")
+	}
+	if sn := snap.Salts.At(now.UnixMilli()); sn.Expires < now.UnixMilli() {
+		return fmt.Errorf("local dataset: the current salt file expired at %s", time.UnixMilli(sn.Expires).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// localPaths returns the dataset paths of each store; config keys override
+// the defaults of the embedded layout.
+func localPaths(cfg config.Config) store.Paths {
+	pick := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
+	}
+	p := store.Paths{
+		Clients:       pick(cfg.ClientsMetadataPath, localdata.ClientsMetadata),
+		Keysets:       pick(cfg.KeysetsMetadataPath, localdata.KeysetsMetadata),
+		KeysetKeys:    pick(cfg.KeysetKeysMetadataPath, localdata.KeysMetadata),
+		Salts:         pick(cfg.SaltsMetadataPath, localdata.SaltsMetadata),
+		RuntimeConfig: pick(cfg.RuntimeConfigMetadataPath, localdata.RuntimeConfig),
+	}
+	if cfg.ClientSideTokenGenerate {
+		p.Sites = pick(cfg.SitesMetadataPath, localdata.SitesMetadata)
+		p.Keypairs = pick(cfg.ClientSideKeypairsMetadataPath, localdata.KeypairsMetadata)
+	}
+	return p
+}
+
+// serveHTTP runs the API and metrics servers until ctx ends, then drains:
+// stop accepting, finish in-flight requests within the shutdown timeout
+// (a second signal cuts it short), and return nil.
+func serveHTTP(ctx context.Context, cfg config.Config, log *slog.Logger, apiHandler, metrics http.Handler) error {
+	apiLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("--http-addr: %w", err)
+	}
+	servers := []*http.Server{newHTTPServer(cfg, apiHandler, log)}
+	listeners := []net.Listener{apiLn}
+	if cfg.MetricsAddr != "" {
+		mLn, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			apiLn.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		servers = append(servers, newHTTPServer(cfg, metrics, log))
+		listeners = append(listeners, mLn)
+	}
+	log.Info("operator listening", "http_addr", apiLn.Addr().String(), "metrics_addr", cfg.MetricsAddr)
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() {
+			if err := srv.Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	select {
+	case err := <-errc:
+		shutdownAll(servers, time.Second)
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			log.Warn("second signal: cutting the drain short")
+			cancel()
+		case <-drainCtx.Done():
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(drainCtx); err != nil {
+				srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+func newHTTPServer(cfg config.Config, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadTimeout:       cfg.ReadTimeout,
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func shutdownAll(servers []*http.Server, d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for _, srv := range servers {
+		srv.Shutdown(ctx)
+	}
 }

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+)
+
+// inputField is one request key naming an identity input.
+type inputField struct {
+	key  string
+	kind identity.InputKind
+}
+
+// inputFields lists the identity keys in the reference's order; phone keys
+// only with phone support (§2.1 step 1).
+func inputFields(phone bool) []inputField {
+	f := []inputField{{"email", identity.KindEmail}, {"email_hash", identity.KindEmailHash}}
+	if phone {
+		f = append(f, inputField{"phone", identity.KindPhone}, inputField{"phone_hash", identity.KindPhoneHash})
+	}
+	return f
+}
+
+// decodeObject decodes a request JSON object with exact (case-sensitive) key
+// matching, as Vert.x does. A nil payload yields a nil map.
+func decodeObject(payload []byte) (map[string]json.RawMessage, bool) {
+	if payload == nil {
+		return nil, true
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// present reports whether a key is set to a non-null value.
+func present(raw json.RawMessage) bool {
+	return raw != nil && !bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}
+
+// stringValue reads a value the way Vert.x 4's getString does: strings as
+// themselves, other scalars as their JSON text.
+func stringValue(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	return string(raw)
+}
+
+// selectInput finds exactly one identity input among the request keys
+// (§2.1 step 1) and returns its kind and value.
+func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind, string, error) {
+	var (
+		kind  identity.InputKind
+		value string
+		n     int
+	)
+	for _, f := range s.inputs {
+		if raw := req[f.key]; present(raw) {
+			n++
+			kind, value = f.kind, stringValue(raw)
+		}
+	}
+	if n != 1 {
+		if s.opt.DisablePhone {
+			return 0, "", clientError(msgExactlyOneInputEmail)
+		}
+		return 0, "", clientError(msgExactlyOneInput)
+	}
+	return kind, value, nil
+}
+
+// isJSONObject reports whether b is valid JSON whose value is an object.
+func isJSONObject(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	return len(t) > 0 && t[0] == '{' && json.Valid(t)
+}

@@ -1,0 +1,220 @@
+// Package api is the operator's public HTTP API (operator-api.md §1–§2): the
+// route table, API-key authentication, the v2 envelope on the wire, request
+// handlers and error rendering. It is the only package that knows HTTP status
+// codes.
+package api
+
+import (
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+)
+
+// MaxRequestBody is the request body limit of every endpoint (§1.1).
+const MaxRequestBody = 1 << 20
+
+// Snapshots gives handlers the current store snapshot.
+type Snapshots interface {
+	Load() *store.Snapshot
+}
+
+// OptOuts answers whether a first-level hash has opted out.
+type OptOuts interface {
+	OptedOut(flh *[32]byte) bool
+}
+
+// Health reports whether the operator can serve, with a short reason when not.
+type Health interface {
+	Healthy() (ok bool, reason string)
+}
+
+// Options configures a Server. Zero values are the reference defaults except
+// where noted.
+type Options struct {
+	Scope identity.Scope
+	// DisableV2Encryption makes v2 endpoints take and return plain JSON
+	// (enable_v2_encryption=false).
+	DisableV2Encryption bool
+	// DisablePhone ignores phone and phone_hash inputs (enable_phone_support=false).
+	DisablePhone bool
+	// IdentityV3 builds 33-byte raw UID v3 for salt buckets.
+	IdentityV3 bool
+
+	Store   Snapshots
+	OptOuts OptOuts // nil: only the built-in test identities and special hashes
+	Health  Health  // nil: healthy whenever the store is complete
+	Logger  *slog.Logger
+	Now     func() time.Time
+	Rand    io.Reader
+}
+
+// Server serves the public API. Create it with New; it is safe for
+// concurrent use.
+type Server struct {
+	opt    Options
+	log    *slog.Logger
+	now    func() time.Time
+	rand   io.Reader
+	mux    *http.ServeMux
+	inputs []inputField
+	// testFLH caches the test identities' first-level hashes (optout.go).
+	testFLH atomic.Pointer[testFLHs]
+}
+
+// New returns a Server for opt.
+func New(opt Options) *Server {
+	s := &Server{opt: opt, log: opt.Logger, now: opt.Now, rand: opt.Rand}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	s.inputs = inputFields(!opt.DisablePhone)
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler with CORS and body limits applied.
+func (s *Server) Handler() http.Handler { return s.cors(s.mux) }
+
+// route is one endpoint of the route table.
+type route struct {
+	pattern string
+	handle  func(w http.ResponseWriter, r *http.Request) error
+}
+
+func (s *Server) routes() {
+	for _, rt := range []route{
+		{"GET /ops/healthcheck", s.handleHealthcheck},
+		{"POST /v2/token/generate", s.v2(store.RoleGenerator, s.handleGenerate)},
+		{"POST /v2/token/refresh", s.handleRefresh},
+		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
+	} {
+		s.mux.Handle(rt.pattern, s.adapt(rt.handle))
+	}
+}
+
+// adapt turns an error-returning handler into an http.Handler: it caps the
+// body and renders *Error values; any other error is a 500.
+func (s *Server) adapt(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+		}
+		if id := r.Header.Get("X-Amzn-Trace-Id"); id != "" {
+			w.Header().Set("X-Amzn-Trace-Id", id)
+		}
+		if err := h(w, r); err != nil {
+			s.renderError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = plainError(http.StatusInternalServerError, err)
+	}
+	if e.HTTP >= 500 {
+		s.log.Error("request failed", "path", r.URL.Path, "status", e.HTTP, "err", e.Err)
+	} else if e.Err != nil {
+		s.log.Debug("request rejected", "path", r.URL.Path, "status", e.HTTP, "err", e.Err)
+	}
+	if e.Status == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(e.HTTP)
+		io.WriteString(w, http.StatusText(e.HTTP))
+		return
+	}
+	writeJSON(w, e.HTTP, appendErrorBody(nil, e.Status, e.Message))
+}
+
+func writeJSON(w http.ResponseWriter, code int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+// readBody reads the (already capped) body; an over-limit body is 413.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, plainError(http.StatusRequestEntityTooLarge, err)
+		}
+		return nil, plainError(http.StatusBadRequest, err)
+	}
+	return b, nil
+}
+
+// CORS (§1.1): any origin is echoed; /v2/token/validate also allows Authorization.
+const (
+	corsMethods = "GET, POST, OPTIONS"
+	corsHeaders = "X-UID2-Client-Version, Access-Control-Request-Method, Access-Control-Allow-Credentials, " +
+		"Access-Control-Allow-Origin, Access-Control-Allow-Headers, Content-Type"
+)
+
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		allowHeaders := corsHeaders
+		if r.URL.Path == "/v2/token/validate" {
+			allowHeaders += ", Authorization"
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", corsMethods)
+			h.Set("Access-Control-Allow-Headers", allowHeaders)
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerKey extracts the API key from Authorization (§1.3): trimmed, a
+// case-insensitive "bearer " prefix with exactly one space, the rest verbatim.
+func bearerKey(r *http.Request) string {
+	v := strings.TrimSpace(r.Header.Get("Authorization"))
+	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
+		return ""
+	}
+	return v[7:]
+}
+
+// authenticate returns the client for the request's API key if it exists,
+// is enabled and holds one of roles; otherwise the 401 of §1.3.
+func authenticate(r *http.Request, snap *store.Snapshot, roles store.Role) (*store.Client, error) {
+	if snap.Clients == nil {
+		return nil, unauthorized()
+	}
+	c := snap.Clients.ByKey(bearerKey(r))
+	if c == nil || c.Disabled || !c.Roles.Has(roles) {
+		return nil, unauthorized()
+	}
+	return c, nil
+}

@@ -1,0 +1,306 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
+	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+	"github.com/uid2-private-operator/uid2-operator/internal/token"
+)
+
+// Privacy bits written into tokens (OP util/PrivacyBits.java).
+const (
+	privacyServerGenerated uint32 = 1
+	privacyClientGenerated uint32 = 3
+)
+
+// deprecatedBefore is when tokens established earlier count as deprecated,
+// which refresh answers with optout (§2.2 step 4).
+var deprecatedBefore = time.Date(2021, time.March, 8, 17, 0, 0, 0, time.UTC).UnixMilli()
+
+// handleGenerate is POST /v2/token/generate (§2.1).
+func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
+	fields, ok := decodeObject(req.payload)
+	if !ok {
+		return nil, clientError(msgPayloadNotJSON)
+	}
+	kind, value, err := s.selectInput(fields)
+	if err != nil {
+		return nil, err
+	}
+	ih, ok := identity.Parse(kind, value)
+	if !ok {
+		return nil, clientError(msgInvalidIdentifier)
+	}
+	salts := req.snap.Salts
+	flh := identity.FirstLevelHash(ih, salts.FirstLevel())
+	if s.optedOut(kind.Type(), &flh, salts.FirstLevel(), forGenerate) {
+		return statusResponse(statusOptout), nil
+	}
+	nowMs := req.now.UnixMilli()
+	body, err := s.issue(req.snap, issueParams{
+		typ: kind.Type(), flh: flh, siteID: req.client.SiteID,
+		privacyBits: privacyServerGenerated, established: nowMs, nowMs: nowMs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return success(body), nil
+}
+
+// issueParams describes the identity to issue tokens for.
+type issueParams struct {
+	typ         identity.Type
+	flh         [32]byte
+	siteID      int32
+	privacyBits uint32
+	established int64
+	nowMs       int64
+}
+
+// issue builds the advertising token, the wrapped refresh token and the
+// identity response body (§4.7) in the order the reference writes it.
+func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
+	rc := snap.Runtime
+	nowSec := p.nowMs / 1000
+	ring := snap.Keyring
+	master, err := ring.MasterKey(nowSec)
+	if err != nil {
+		return nil, noActiveKey(err)
+	}
+	site, err := ring.SiteKey(p.siteID, nowSec)
+	if err != nil {
+		return nil, noActiveKey(err)
+	}
+	refresh, err := ring.RefreshKey(nowSec)
+	if err != nil {
+		return nil, noActiveKey(err)
+	}
+	raw, err := s.rawUID(snap, &p.flh, p.typ, p.nowMs)
+	if err != nil {
+		return nil, plainError(http.StatusInternalServerError, err)
+	}
+
+	identityExpires := p.nowMs + rc.IdentityTokenExpiresAfterSeconds*1000
+	refreshExpires := p.nowMs + rc.RefreshTokenExpiresAfterSeconds*1000
+	refreshFrom := p.nowMs + rc.RefreshIdentityTokenAfterSeconds*1000
+
+	buf := make([]byte, 0, 1400)
+	buf = append(buf, `{"advertising_token":"`...)
+	adv := token.Advertising{
+		Scope: s.opt.Scope, Type: p.typ, Expires: identityExpires, Created: p.nowMs,
+		OperatorType: 1, SiteID: p.siteID, PrivacyBits: p.privacyBits,
+		Established: p.established, Refreshed: p.nowMs, RawUID: raw.Bytes(),
+	}
+	buf, err = token.AppendAdvertisingV4(buf, &adv, master.Key, site.Key, s.rand)
+	if err != nil {
+		return nil, plainError(http.StatusInternalServerError, fmt.Errorf("advertising token: %w", err))
+	}
+	rt := token.Refresh{
+		Scope: s.opt.Scope, Type: p.typ, Expires: refreshExpires, Created: p.nowMs,
+		OperatorType: 1, SiteID: p.siteID, PrivacyBits: p.privacyBits,
+		Established: p.established, FirstLevelHash: p.flh,
+	}
+	var innerBuf [token.RefreshV3Len + 128]byte
+	inner, err := token.AppendRefreshV3(innerBuf[:0], &rt, refresh.Key, s.rand)
+	if err != nil {
+		return nil, plainError(http.StatusInternalServerError, fmt.Errorf("refresh token: %w", err))
+	}
+	buf = append(buf, `","refresh_token":"`...)
+	// With enable_v2_encryption off the reference hands out the inner token
+	// and no refresh_response_key (V2PayloadHandler#passThrough, §1.6).
+	var rrk [32]byte
+	if s.opt.DisableV2Encryption {
+		buf = append(buf, inner...)
+	} else {
+		if _, err := io.ReadFull(s.rand, rrk[:]); err != nil {
+			return nil, plainError(http.StatusInternalServerError, err)
+		}
+		buf, err = token.WrapRefresh(buf, inner, &rrk, s.opt.Scope, refresh.Key, s.rand)
+		if err != nil {
+			return nil, plainError(http.StatusInternalServerError, fmt.Errorf("refresh wrapper: %w", err))
+		}
+	}
+	buf = append(buf, `","identity_expires":`...)
+	buf = appendInt(buf, identityExpires)
+	buf = append(buf, `,"refresh_expires":`...)
+	buf = appendInt(buf, refreshExpires)
+	buf = append(buf, `,"refresh_from":`...)
+	buf = appendInt(buf, refreshFrom)
+	if !s.opt.DisableV2Encryption {
+		buf = append(buf, `,"refresh_response_key":"`...)
+		buf = appendBase64(buf, rrk[:])
+		buf = append(buf, '"')
+	}
+	buf = append(buf, '}')
+	return buf, nil
+}
+
+// rawUID derives the current raw UID of a first-level hash (§3.3, §3.4).
+func (s *Server) rawUID(snap *store.Snapshot, flh *[32]byte, typ identity.Type, nowMs int64) (identity.RawUID, error) {
+	table := snap.Salts.At(nowMs).Table
+	e := table.Entry(identity.BucketIndex(flh, table.Len()))
+	if e.CurrentSalt != "" {
+		if s.opt.IdentityV3 {
+			return identity.RawUIDv3(flh, e.CurrentSalt, s.opt.Scope, typ), nil
+		}
+		return identity.RawUIDv2(flh, e.CurrentSalt), nil
+	}
+	if !e.CurrentKey.Valid {
+		return identity.RawUID{}, fmt.Errorf("salt bucket %d has neither salt nor key material", e.ID)
+	}
+	k, err := snap.Salts.V4Key(e.CurrentKey)
+	if err != nil {
+		return identity.RawUID{}, err
+	}
+	env, _ := identity.ParseEnvironment(snap.Runtime.IdentityEnvironment)
+	return k.RawUID(flh, s.opt.Scope, typ, env), nil
+}
+
+// refreshResult is the outcome of a refresh before rendering (§2.2 step 5).
+type refreshResult uint8
+
+const (
+	refreshed refreshResult = iota
+	refreshOptout
+	refreshInvalid
+	refreshExpired
+)
+
+// handleRefresh is POST /v2/token/refresh (§2.2): no envelope, optional
+// authentication, a response sealed with the old refresh_response_key.
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	snap := s.opt.Store.Load()
+	if !snap.Complete() {
+		return plainError(http.StatusServiceUnavailable, errors.New("store not loaded"))
+	}
+	authenticated := snap.Clients.ByKey(bearerKey(r)) != nil
+	now := s.now()
+	nowMs := now.UnixMilli()
+
+	inner := string(body)
+	var responseKey []byte
+	wrapped := len(body) == token.WrapperLen && !s.opt.DisableV2Encryption
+	if wrapped {
+		inner, responseKey, err = token.UnwrapRefresh(string(body), snap.Keyring.TokenKey)
+		if err != nil {
+			return clientError(token.WrapperMessage(err))
+		}
+	}
+
+	result, resp, err := s.refresh(snap, inner, nowMs)
+	if err != nil {
+		if !authenticated {
+			return &Error{HTTP: http.StatusBadRequest, Status: statusError, Message: msgRefreshError, Err: err}
+		}
+		return err
+	}
+	switch result {
+	case refreshOptout:
+		resp = statusResponse(statusOptout)
+	case refreshInvalid, refreshExpired:
+		if !authenticated {
+			return &Error{HTTP: http.StatusBadRequest, Status: statusError, Message: msgRefreshError}
+		}
+		if result == refreshExpired {
+			return &Error{HTTP: http.StatusBadRequest, Status: statusExpiredToken, Message: msgExpiredToken}
+		}
+		return &Error{HTTP: http.StatusBadRequest, Status: statusInvalidToken, Message: msgInvalidTokenRefresh}
+	}
+	if !wrapped {
+		writeJSON(w, http.StatusOK, resp)
+		return nil
+	}
+	sealed, err := aesgcm.Seal(make([]byte, 0, len(resp)+aesgcm.Overhead), responseKey, resp, s.rand)
+	if err != nil {
+		return plainError(http.StatusInternalServerError, err)
+	}
+	mode := envelope.ModeFor(r.Header.Get("Content-Type"))
+	w.Header().Set("Content-Type", mode.ContentType())
+	w.WriteHeader(http.StatusOK)
+	w.Write(envelope.AppendBody(nil, mode, sealed))
+	return nil
+}
+
+// refresh decodes an inner refresh token and, when it is still good, issues
+// a new identity with the token's publisher, privacy bits and established
+// time (§2.2 step 4, §4.8).
+func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refreshResult, []byte, error) {
+	rt, err := token.DecodeRefresh(inner, snap.Keyring.TokenKey)
+	if err != nil {
+		return refreshInvalid, nil, nil
+	}
+	switch {
+	case rt.Scope != s.opt.Scope:
+		return refreshInvalid, nil, nil
+	case rt.Established < deprecatedBefore:
+		return refreshOptout, nil, nil
+	case rt.Expires < nowMs:
+		return refreshExpired, nil, nil
+	}
+	if s.optedOut(rt.Type, &rt.FirstLevelHash, snap.Salts.FirstLevel(), forRefresh) {
+		return refreshOptout, nil, nil
+	}
+	body, err := s.issue(snap, issueParams{
+		typ: rt.Type, flh: rt.FirstLevelHash, siteID: rt.SiteID,
+		privacyBits: rt.PrivacyBits, established: rt.Established, nowMs: nowMs,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return refreshed, success(body), nil
+}
+
+// handleValidate is POST /v2/token/validate (§2.3).
+func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
+	fields, ok := decodeObject(req.payload)
+	if !ok {
+		return nil, clientError(msgPayloadNotJSON)
+	}
+	kind, value, err := s.selectInput(fields)
+	if err != nil {
+		return nil, err
+	}
+	ih, ok := identity.Parse(kind, value)
+	if !ok {
+		return nil, clientError(msgInvalidIdentifier)
+	}
+	nowMs := req.now.UnixMilli()
+	flh := identity.FirstLevelHash(ih, req.snap.Salts.FirstLevel())
+	raw, err := s.rawUID(req.snap, &flh, kind.Type(), nowMs)
+	if err != nil {
+		return nil, plainError(http.StatusInternalServerError, err)
+	}
+	tokenRaw, has := fields["token"]
+	if !has || !present(tokenRaw) {
+		return nil, clientError(msgInvalidToken)
+	}
+	adv, err := token.DecodeAdvertising(stringValue(tokenRaw), req.snap.Keyring.TokenKey)
+	if err != nil {
+		return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgInvalidToken, Err: err}
+	}
+	siteKey := req.snap.Keyring.Key(adv.SiteKeyID)
+	var tokenSite int32 = -1 << 31
+	if siteKey != nil {
+		if ks := req.snap.Keysets.Get(siteKey.KeysetID); ks != nil {
+			tokenSite = ks.SiteID
+		}
+	}
+	if tokenSite != req.client.SiteID {
+		return nil, clientError(msgUnauthorisedValidate)
+	}
+	if string(adv.RawUID) == string(raw.Bytes()) {
+		return success([]byte("true")), nil
+	}
+	return success([]byte("false")), nil
+}

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+)
+
+// v2Request is an authenticated, opened v2 request.
+type v2Request struct {
+	client  *store.Client
+	snap    *store.Snapshot
+	payload []byte // request JSON object; nil when empty
+	now     time.Time
+}
+
+// v2Handler handles an opened request and returns the response JSON (the
+// whole {"body":…,"status":…} document) to be sealed.
+type v2Handler func(req *v2Request) ([]byte, error)
+
+// v2 wraps h with the v2 flow of every enveloped endpoint: read the capped
+// body, authenticate with one of roles, open the envelope (§1.4), call h, seal
+// the response with the echoed nonce (§1.5.1).
+func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		body, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		snap := s.opt.Store.Load()
+		if !snap.Complete() {
+			return plainError(http.StatusServiceUnavailable, errors.New("store not loaded"))
+		}
+		client, err := authenticate(r, snap, roles)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if s.opt.DisableV2Encryption {
+			var payload []byte
+			if len(body) > 0 {
+				payload = body
+				if !isJSONObject(payload) {
+					return clientError(msgPayloadNotJSON)
+				}
+			}
+			resp, err := h(&v2Request{client: client, snap: snap, payload: payload, now: now})
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, resp)
+			return nil
+		}
+		mode := envelope.ModeFor(r.Header.Get("Content-Type"))
+		req, err := envelope.Open(body, mode, client.Secret, now, s.opt.Scope)
+		if err != nil {
+			var ee *envelope.Error
+			if errors.As(err, &ee) {
+				return clientError(ee.Message)
+			}
+			return err
+		}
+		resp, err := h(&v2Request{client: client, snap: snap, payload: req.Payload, now: now})
+		if err != nil {
+			return err
+		}
+		sealed, err := envelope.AppendSeal(make([]byte, 0, len(resp)+64), client.Secret, req.Nonce, resp, now, s.rand)
+		if err != nil {
+			return plainError(http.StatusInternalServerError, err)
+		}
+		out := envelope.AppendBody(nil, req.Mode, sealed)
+		w.Header().Set("Content-Type", req.Mode.ContentType())
+		w.WriteHeader(http.StatusOK)
+		w.Write(out)
+		return nil
+	}
+}
+
+// msgPayloadNotJSON is §1.4 step 7's message, also used when encryption is off.
+const msgPayloadNotJSON = "Invalid payload in body: Data is not valid json string."
+
+// success wraps a body JSON value as {"body":<body>,"status":"success"}.
+func success(body []byte) []byte {
+	out := make([]byte, 0, len(body)+30)
+	out = append(out, `{"body":`...)
+	out = append(out, body...)
+	return append(out, `,"status":"success"}`...)
+}
+
+// statusResponse is {"status":"<status>"} for encrypted no-body answers.
+func statusResponse(status string) []byte {
+	return appendErrorBody(nil, status, "")
+}

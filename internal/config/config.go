@@ -1,0 +1,279 @@
+// Package config holds the operator's configuration: the reference operator's
+// JSON config keys (core-and-optout.md §4.2, operator-api.md §1.6) with their
+// defaults, parsing and validation. Env vars and flags are layered by cli.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Defaults of the operator's own (non-reference) settings.
+const (
+	DefaultHTTPAddr          = ":8080"
+	DefaultMetricsAddr       = ":9080"
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultShutdownTimeout   = 25 * time.Second
+	DefaultMaxRequestBody    = 1 << 20
+	DefaultRefreshInterval   = 10 * time.Second
+	DefaultOptoutRefresh     = 60 * time.Second
+	DefaultCoreTimeout       = 10 * time.Second
+	DefaultStaleShutdownTime = 12 * time.Hour
+)
+
+// Config is the operator configuration. JSON names are the reference's keys,
+// so an existing operator config file works unchanged.
+type Config struct {
+	// Core / attestation.
+	CoreAttestURL       string `json:"core_attest_url"`
+	CoreAPIToken        string `json:"core_api_token"`
+	OperatorType        string `json:"operator_type"`
+	EnclavePlatform     string `json:"enclave_platform"`
+	UIDInstanceIDPrefix string `json:"uid_instance_id_prefix"`
+	StorageMock         bool   `json:"storage_mock"`
+
+	// Store metadata paths: absolute URLs in Core mode, dataset paths locally.
+	ClientsMetadataPath             string `json:"clients_metadata_path"`
+	KeysetsMetadataPath             string `json:"keysets_metadata_path"`
+	KeysetKeysMetadataPath          string `json:"keyset_keys_metadata_path"`
+	SaltsMetadataPath               string `json:"salts_metadata_path"`
+	SitesMetadataPath               string `json:"sites_metadata_path"`
+	ClientSideKeypairsMetadataPath  string `json:"client_side_keypairs_metadata_path"`
+	ServicesMetadataPath            string `json:"services_metadata_path"`
+	ServiceLinksMetadataPath        string `json:"service_links_metadata_path"`
+	CloudEncryptionKeysMetadataPath string `json:"cloud_encryption_keys_metadata_path"`
+	RuntimeConfigMetadataPath       string `json:"runtime_config_metadata_path"`
+	OptoutMetadataPath              string `json:"optout_metadata_path"`
+	OptoutAPIURI                    string `json:"optout_api_uri"`
+
+	// Feature flags that change the wire protocol (operator-api.md §1.6).
+	EncryptedFiles                   bool   `json:"encrypted_files"`
+	EnableRemoteConfig               bool   `json:"enable_remote_config"`
+	ClientSideTokenGenerate          bool   `json:"client_side_token_generate"`
+	CSTGDomainNameCheckEnabled       bool   `json:"client_side_token_generate_domain_name_check_enabled"`
+	KeySharingEndpointProvideAppName bool   `json:"key_sharing_endpoint_provide_app_names"`
+	ValidateServiceLinks             bool   `json:"validate_service_links"`
+	IdentityScope                    string `json:"identity_scope"`
+	EnableV2Encryption               bool   `json:"enable_v2_encryption"`
+	IdentityV3                       bool   `json:"identity_v3"`
+	EnablePhoneSupport               bool   `json:"enable_phone_support"`
+	OptoutStatusAPIEnabled           bool   `json:"optout_status_api_enabled"`
+	OptoutStatusMaxRequestSize       int    `json:"optout_status_max_request_size"`
+	TCFVendorID                      int    `json:"tcf_vendor_id"`
+	AllowClockSkewSeconds            int64  `json:"allow_clock_skew_seconds"`
+
+	// Opt-out sync.
+	OptoutS3Folder             string `json:"optout_s3_folder"`
+	OptoutDeltaRotateInterval  int64  `json:"optout_delta_rotate_interval"`
+	OptoutDeltaBacktrackInDays int64  `json:"optout_delta_backtrack_in_days"`
+	OptoutPartitionInterval    int64  `json:"optout_partition_interval"`
+	OptoutMaxPartitions        int64  `json:"optout_max_partitions"`
+	CloudRefreshInterval       int64  `json:"cloud_refresh_interval"`
+
+	// Refresh intervals in milliseconds (core-and-optout.md §2.1).
+	SiteRefreshMs               int64 `json:"site_refresh_ms"`
+	ClientSideKeypairsRefreshMs int64 `json:"client_side_keypairs_refresh_ms"`
+	ConfigScanPeriodMs          int64 `json:"config_scan_period_ms"`
+	AuthRefreshMs               int64 `json:"auth_refresh_ms"`
+	KeysetRefreshMs             int64 `json:"keyset_refresh_ms"`
+	KeysetKeyRefreshMs          int64 `json:"keysetkey_refresh_ms"`
+	SaltRefreshMs               int64 `json:"salt_refresh_ms"`
+
+	// Shutdown rules (core-and-optout.md §5.2).
+	SaltsExpiredShutdownHours     int64 `json:"salts_expired_shutdown_hours"`
+	StoreRefreshStaleShutdownHour int64 `json:"store_refresh_stale_shutdown_hours"`
+
+	// Runtime config used when enable_remote_config is false (§2.4.2).
+	IdentityTokenExpiresAfterSeconds int64  `json:"identity_token_expires_after_seconds"`
+	RefreshTokenExpiresAfterSeconds  int64  `json:"refresh_token_expires_after_seconds"`
+	RefreshIdentityTokenAfterSeconds int64  `json:"refresh_identity_token_after_seconds"`
+	SharingTokenExpirySeconds        int64  `json:"sharing_token_expiry_seconds"`
+	MaxBidstreamLifetimeSeconds      int64  `json:"max_bidstream_lifetime_seconds"`
+	MaxSharingLifetimeSeconds        int64  `json:"max_sharing_lifetime_seconds"`
+	IdentityEnvironment              string `json:"identity_environment"`
+
+	// Our own settings (not reference keys): set by flags.
+	HTTPAddr        string        `json:"-"`
+	MetricsAddr     string        `json:"-"`
+	ReadTimeout     time.Duration `json:"-"`
+	WriteTimeout    time.Duration `json:"-"`
+	IdleTimeout     time.Duration `json:"-"`
+	ShutdownTimeout time.Duration `json:"-"`
+	// DatasetDir, when set, replaces the embedded local dataset.
+	DatasetDir string `json:"-"`
+}
+
+// Default returns the configuration with every default spelled out: local
+// mode on the embedded dataset, v2 encryption on, UID2 scope.
+func Default() Config {
+	return Config{
+		OperatorType:               "private",
+		UIDInstanceIDPrefix:        "local-operator",
+		StorageMock:                true,
+		EnableRemoteConfig:         true,
+		ClientSideTokenGenerate:    true,
+		CSTGDomainNameCheckEnabled: true,
+		IdentityScope:              "uid2",
+		EnableV2Encryption:         true,
+		EnablePhoneSupport:         true,
+		OptoutStatusAPIEnabled:     true,
+		OptoutStatusMaxRequestSize: 5000,
+		TCFVendorID:                21,
+		AllowClockSkewSeconds:      1800,
+		OptoutS3Folder:             "optout/",
+		OptoutDeltaRotateInterval:  300,
+		OptoutDeltaBacktrackInDays: 1,
+		OptoutPartitionInterval:    86400,
+		OptoutMaxPartitions:        30,
+		CloudRefreshInterval:       60,
+
+		SiteRefreshMs:               10000,
+		ClientSideKeypairsRefreshMs: 10000,
+		ConfigScanPeriodMs:          10000,
+		AuthRefreshMs:               10000,
+		KeysetRefreshMs:             10000,
+		KeysetKeyRefreshMs:          10000,
+		SaltRefreshMs:               10000,
+
+		SaltsExpiredShutdownHours:     12,
+		StoreRefreshStaleShutdownHour: 12,
+
+		HTTPAddr:        DefaultHTTPAddr,
+		MetricsAddr:     DefaultMetricsAddr,
+		ReadTimeout:     DefaultReadTimeout,
+		WriteTimeout:    DefaultWriteTimeout,
+		IdleTimeout:     DefaultIdleTimeout,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// Parse overlays the JSON document r on c. Known keys replace defaults;
+// unknown key names are returned (sorted) so the caller can log them once;
+// values of unknown keys are never echoed because they may be secrets.
+func (c *Config) Parse(r io.Reader) (unknown []string, err error) {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	known := map[string]bool{}
+	for _, f := range fields {
+		known[f] = true
+	}
+	for k := range raw {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for k, v := range raw {
+		if !known[k] {
+			continue
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+		if err := json.Unmarshal(one, c); err != nil {
+			return nil, fmt.Errorf("config: %s: %v", k, typeError(err))
+		}
+	}
+	return unknown, nil
+}
+
+func typeError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("must be %s (got %s)", te.Type, te.Value)
+	}
+	return err.Error()
+}
+
+// ValidationError names the config field and what is wrong with it.
+type ValidationError struct {
+	Field string
+	Value string
+	Msg   string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s (got %q)", e.Field, e.Msg, e.Value)
+}
+
+// CoreMode reports whether the operator syncs from a Core service.
+func (c *Config) CoreMode() bool { return c.CoreAttestURL != "" }
+
+// Validate checks the values a bad config would otherwise turn into odd
+// runtime behaviour.
+func (c *Config) Validate() error {
+	switch c.IdentityScope {
+	case "uid2", "euid":
+	default:
+		return &ValidationError{"identity_scope", c.IdentityScope, "must be uid2 or euid"}
+	}
+	switch c.OperatorType {
+	case "public", "private":
+	default:
+		return &ValidationError{"operator_type", c.OperatorType, "must be public or private"}
+	}
+	if c.OptoutStatusMaxRequestSize <= 0 {
+		return &ValidationError{"optout_status_max_request_size", fmt.Sprint(c.OptoutStatusMaxRequestSize), "must be positive"}
+	}
+	if c.AllowClockSkewSeconds < 0 {
+		return &ValidationError{"allow_clock_skew_seconds", fmt.Sprint(c.AllowClockSkewSeconds), "must not be negative"}
+	}
+	if c.CoreMode() {
+		if err := checkURL("core_attest_url", c.CoreAttestURL); err != nil {
+			return err
+		}
+		if c.CoreAPIToken == "" {
+			return &ValidationError{Field: "core_api_token", Msg: "required in Core mode (set --operator-key or UID2_OPERATOR_KEY)"}
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout}, {"idle timeout", c.IdleTimeout}, {"shutdown timeout", c.ShutdownTimeout}} {
+		if d.v <= 0 {
+			return &ValidationError{d.name, d.v.String(), "must be positive"}
+		}
+	}
+	return nil
+}
+
+func checkURL(field, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &ValidationError{field, v, "must be an absolute http(s) URL"}
+	}
+	return nil
+}
+
+// fields lists the JSON names of Config, computed once.
+var fields = func() []string {
+	var out []string
+	b, _ := json.Marshal(Config{})
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}()
+
+// IsLocalPath reports whether a metadata path is a dataset path rather than a URL.
+func IsLocalPath(p string) bool {
+	return !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://")
+}
