@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -26,9 +28,19 @@ type Snapshots interface {
 	Load() *store.Snapshot
 }
 
-// OptOuts answers whether a first-level hash has opted out.
+// OptOuts answers opt-out lookups (operator-api.md §2.15, §2.8).
 type OptOuts interface {
+	// OptedOut reports whether any opt-out record exists for a first-level hash.
 	OptedOut(flh *[32]byte) bool
+	// AdvertisingIDTimestamp returns the opt-out time (epoch seconds) of an
+	// advertising id given exactly as standard base64.
+	AdvertisingIDTimestamp(b64 string) (int64, bool)
+}
+
+// Logouts records /v2/token/logout requests (replicating them to Opt-Out in
+// Core mode).
+type Logouts interface {
+	Logout(ctx context.Context, l optout.Logout) error
 }
 
 // Health reports whether the operator can serve, with a short reason when not.
@@ -48,8 +60,27 @@ type Options struct {
 	// IdentityV3 builds 33-byte raw UID v3 for salt buckets.
 	IdentityV3 bool
 
+	// CSTG enables /v2/token/client-generate and site_data in key responses
+	// (client_side_token_generate).
+	CSTG bool
+	// DisableCSTGDomainCheck turns off the CSTG origin/app-name check
+	// (client_side_token_generate_domain_name_check_enabled=false).
+	DisableCSTGDomainCheck bool
+	// ProvideAppNames adds app names to site_data.domain_names
+	// (key_sharing_endpoint_provide_app_names).
+	ProvideAppNames bool
+	// DisableOptoutStatus removes /v2/optout/status (optout_status_api_enabled=false).
+	DisableOptoutStatus bool
+	// OptoutStatusMaxRequestSize bounds advertising_ids (default 5000).
+	OptoutStatusMaxRequestSize int
+	// AllowClockSkewSeconds is echoed by the key endpoints (default 1800).
+	AllowClockSkewSeconds int64
+	// TCFVendorID is the vendor whose consent EUID generate checks (default 21).
+	TCFVendorID int
+
 	Store   Snapshots
 	OptOuts OptOuts // nil: only the built-in test identities and special hashes
+	Logouts Logouts // nil: /v2/token/logout answers 500, as without optout_api_uri
 	Health  Health  // nil: healthy whenever the store is complete
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -80,6 +111,15 @@ func New(opt Options) *Server {
 	}
 	if s.rand == nil {
 		s.rand = rand.Reader
+	}
+	if s.opt.OptoutStatusMaxRequestSize <= 0 {
+		s.opt.OptoutStatusMaxRequestSize = 5000
+	}
+	if s.opt.AllowClockSkewSeconds == 0 {
+		s.opt.AllowClockSkewSeconds = 1800
+	}
+	if s.opt.TCFVendorID == 0 {
+		s.opt.TCFVendorID = 21
 	}
 	s.inputs = inputFields(!opt.DisablePhone)
 	s.mux = http.NewServeMux()

@@ -20,6 +20,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -138,16 +139,34 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	if cfg.IdentityScope == "euid" {
 		scope = identity.ScopeEUID
 	}
-	srv := api.New(api.Options{
-		Scope:               scope,
-		DisableV2Encryption: !cfg.EnableV2Encryption,
-		DisablePhone:        !cfg.EnablePhoneSupport,
-		IdentityV3:          cfg.IdentityV3,
-		Store:               st,
-		Logger:              log,
-	})
+	// Local mode has no Opt-Out service: the synced index is empty and
+	// logouts apply locally at once.
+	optouts := optout.NewStore()
+	optouts.Replace(optout.NewIndex(nil))
+	srv := api.New(apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log))
 	reg := newRegistry()
 	return serveHTTP(ctx, cfg, log, srv.Handler(), metricsHandler(reg))
+}
+
+// apiOptions maps the configuration onto the API server's options.
+func apiOptions(cfg config.Config, scope identity.Scope, st *store.Store, optouts *optout.Store, logouts api.Logouts, log *slog.Logger) api.Options {
+	return api.Options{
+		Scope:                      scope,
+		DisableV2Encryption:        !cfg.EnableV2Encryption,
+		DisablePhone:               !cfg.EnablePhoneSupport,
+		IdentityV3:                 cfg.IdentityV3,
+		CSTG:                       cfg.ClientSideTokenGenerate,
+		DisableCSTGDomainCheck:     !cfg.CSTGDomainNameCheckEnabled,
+		ProvideAppNames:            cfg.KeySharingEndpointProvideAppName,
+		DisableOptoutStatus:        !cfg.OptoutStatusAPIEnabled,
+		OptoutStatusMaxRequestSize: cfg.OptoutStatusMaxRequestSize,
+		AllowClockSkewSeconds:      cfg.AllowClockSkewSeconds,
+		TCFVendorID:                cfg.TCFVendorID,
+		Store:                      st,
+		OptOuts:                    optouts,
+		Logouts:                    logouts,
+		Logger:                     log,
+	}
 }
 
 // loadLocal loads the local dataset into st and applies the reference's
