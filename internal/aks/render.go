@@ -140,6 +140,12 @@ func Render(manifest []byte, v Vars) (*Rendered, error) {
 	}
 	sum := sha256.Sum256(rego)
 	r.EnclaveID = hex.EncodeToString(sum[:])
+	if v.Image != "" && op.Image != v.Image {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("IMAGE %s ignored: the manifest already pins %s (the CCE policy measures it)", v.Image, op.Image))
+	}
+	if v.CCEPolicy != "" && policy != v.CCEPolicy {
+		r.Warnings = append(r.Warnings, "CCE_POLICY ignored: the manifest already carries a policy")
+	}
 	r.Warnings = append(r.Warnings, envWarnings(string(rego), tpl.Spec.Containers)...)
 	r.Warnings = append(r.Warnings, sizeWarnings(objs)...)
 	return r, nil

@@ -80,6 +80,15 @@ func TestRenderReleaseManifest(t *testing.T) {
 	if r.EnclaveID == "" {
 		t.Error("no enclave id for a manifest with a policy")
 	}
+	// Values for placeholders that are gone are reported, not applied.
+	v.Image = "ghcr.io/example/other:2.0.0"
+	r, err = aks.Render([]byte(release), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "IMAGE ghcr.io/example/other:2.0.0 ignored") {
+		t.Errorf("Warnings = %q; want IMAGE ignored", r.Warnings)
+	}
 }
 
 func TestRenderRefusesLeftoverPlaceholders(t *testing.T) {
