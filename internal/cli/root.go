@@ -72,6 +72,7 @@ func newRootCommand(s streams) *cobra.Command {
 	root.AddCommand(serve)
 	// One line per subcommand; keep the list explicit (no init-time registration).
 	root.AddCommand(
+		newAKSCommand(s),
 		newLocalCommand(s),
 		newRequestCommand(s),
 	)
