@@ -193,7 +193,28 @@ func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(r.Body)
+	// Size the buffer from Content-Length (capped) so typical bodies are read
+	// with one allocation.
+	size := 512
+	if r.ContentLength > 0 {
+		size = int(min(r.ContentLength, MaxRequestBody)) + 1
+	}
+	b := make([]byte, 0, size)
+	var err error
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		var n int
+		n, err = r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
+		err = nil
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

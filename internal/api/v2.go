@@ -55,7 +55,7 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 			return nil
 		}
 		mode := envelope.ModeFor(r.Header.Get("Content-Type"))
-		req, err := envelope.Open(body, mode, client.Secret, now, s.opt.Scope)
+		req, err := envelope.OpenWith(body, mode, client.Cipher, now, s.opt.Scope)
 		if err != nil {
 			var ee *envelope.Error
 			if errors.As(err, &ee) {
@@ -67,7 +67,7 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 		if err != nil {
 			return err
 		}
-		sealed, err := envelope.AppendSeal(make([]byte, 0, len(resp)+64), client.Secret, req.Nonce, resp, now, s.rand)
+		sealed, err := envelope.AppendSealWith(make([]byte, 0, len(resp)+64), client.Cipher, req.Nonce, resp, now, s.rand)
 		if err != nil {
 			return plainError(http.StatusInternalServerError, err)
 		}

@@ -3,6 +3,7 @@ package envelope
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -26,7 +27,11 @@ func SealRequest(dst []byte, secret []byte, payload []byte, now time.Time, nonce
 	var head [headerSize]byte
 	binary.BigEndian.PutUint64(head[0:8], uint64(now.UnixMilli()))
 	copy(head[8:], nonce[:])
-	out, err := gcmAppendSeal(dst, secret, head[:], payload, rand)
+	aead, err := newGCM(secret)
+	if err != nil {
+		return dst[:n], fmt.Errorf("envelope: secret: %w", err)
+	}
+	out, err := gcmAppendSeal(dst, aead, head[:], payload, rand)
 	if err != nil {
 		return dst[:n], err
 	}
@@ -43,17 +48,21 @@ func SealRequest(dst []byte, secret []byte, payload []byte, now time.Time, nonce
 func OpenResponse(body []byte, mode Mode, secret []byte, wantNonce [8]byte) (json []byte, timestamp int64, err error) {
 	var pt []byte
 	var ok bool
+	secretAEAD, err := newGCM(secret)
+	if err != nil {
+		return nil, 0, ErrResponseOpen
+	}
 	if mode == ModeBinary {
 		if len(body) < minOverhead {
 			return nil, 0, ErrResponseFormat
 		}
-		pt, ok = gcmOpen(nil, secret, body)
+		pt, ok = gcmOpen(nil, secretAEAD, body)
 	} else {
 		decoded, okb := decodeBase64(body)
 		if !okb || len(decoded) < minOverhead {
 			return nil, 0, ErrResponseFormat
 		}
-		pt, ok = gcmOpen(decoded[ivSize:ivSize], secret, decoded)
+		pt, ok = gcmOpen(decoded[ivSize:ivSize], secretAEAD, decoded)
 	}
 	if !ok {
 		return nil, 0, ErrResponseOpen

@@ -11,6 +11,7 @@
 package envelope
 
 import (
+	"crypto/cipher"
 	"encoding/binary"
 	"encoding/json"
 	"strconv"
@@ -168,6 +169,15 @@ func errorf(msg string) *Error { return &Error{Message: msg} }
 // allocates one buffer of about len(body), decrypted in place, which
 // Request.Payload aliases.
 func Open(body []byte, mode Mode, secret []byte, now time.Time, scope identity.Scope) (Request, error) {
+	aead, err := newGCM(secret)
+	if err != nil {
+		aead = nil // every decryption then fails with the secret message
+	}
+	return OpenWith(body, mode, aead, now, scope)
+}
+
+// OpenWith is Open with the client's cipher from NewCipher.
+func OpenWith(body []byte, mode Mode, secret cipher.AEAD, now time.Time, scope identity.Scope) (Request, error) {
 	if mode == ModeBinary {
 		req, err := openEnvelope(body, false, secret, now, scope)
 		if err == nil {
@@ -203,7 +213,7 @@ func Open(body []byte, mode Mode, secret []byte, now time.Time, scope identity.S
 // openEnvelope runs §1.4 steps 2–7 on the decoded envelope b. If owned, b is
 // a buffer Open allocated and is decrypted in place; otherwise the plaintext
 // goes to a new buffer.
-func openEnvelope(b []byte, owned bool, secret []byte, now time.Time, scope identity.Scope) (Request, error) {
+func openEnvelope(b []byte, owned bool, secret cipher.AEAD, now time.Time, scope identity.Scope) (Request, error) {
 	si := scopeIndex(scope)
 	if len(b) == 0 {
 		return Request{}, errorf(msgBodyMissing)

@@ -13,6 +13,11 @@ import (
 // 16-byte tag, no AAD, serialized IV || ciphertext || tag (operator-api.md §0).
 // It stays unexported so it can move to a shared package without API churn.
 
+// NewCipher returns the AES-GCM cipher of a client secret, for OpenWith and
+// AppendSealWith; building it once per client saves two allocations and the
+// key schedule on every request.
+func NewCipher(secret []byte) (cipher.AEAD, error) { return newGCM(secret) }
+
 func newGCM(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key) // key size picks AES-128/192/256
 	if err != nil {
@@ -24,10 +29,9 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 // gcmAppendSeal appends IV || GCM(key, head || body) || tag to dst. The
 // plaintext is assembled in dst's tail and sealed in place, so the only
 // allocations are the cipher's.
-func gcmAppendSeal(dst, key, head, body []byte, rand io.Reader) ([]byte, error) {
-	aead, err := newGCM(key)
-	if err != nil {
-		return dst, fmt.Errorf("envelope: secret: %w", err)
+func gcmAppendSeal(dst []byte, aead cipher.AEAD, head, body []byte, rand io.Reader) ([]byte, error) {
+	if aead == nil {
+		return dst, fmt.Errorf("envelope: secret: no cipher")
 	}
 	if rand == nil {
 		rand = crand.Reader
@@ -49,12 +53,8 @@ func gcmAppendSeal(dst, key, head, body []byte, rand io.Reader) ([]byte, error) 
 // gcmOpen decrypts data = IV || ciphertext || tag, appending the plaintext to
 // dst (pass data[ivSize:ivSize] to decrypt in place). Every failure, including
 // a bad key size or short data, is the same opaque false.
-func gcmOpen(dst, key, data []byte) ([]byte, bool) {
-	if len(data) < ivSize+tagSize {
-		return nil, false
-	}
-	aead, err := newGCM(key)
-	if err != nil {
+func gcmOpen(dst []byte, aead cipher.AEAD, data []byte) ([]byte, bool) {
+	if len(data) < ivSize+tagSize || aead == nil {
 		return nil, false
 	}
 	pt, err := aead.Open(dst, data[:ivSize], data[ivSize:], nil)

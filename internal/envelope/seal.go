@@ -1,8 +1,10 @@
 package envelope
 
 import (
+	"crypto/cipher"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"time"
 )
@@ -15,6 +17,15 @@ import (
 //
 // Render the result for the wire with [AppendBody].
 func AppendSeal(dst []byte, secret []byte, nonce [8]byte, json []byte, now time.Time, rand io.Reader) ([]byte, error) {
+	aead, err := newGCM(secret)
+	if err != nil {
+		return dst, fmt.Errorf("envelope: secret: %w", err)
+	}
+	return AppendSealWith(dst, aead, nonce, json, now, rand)
+}
+
+// AppendSealWith is AppendSeal with the client's cipher from NewCipher.
+func AppendSealWith(dst []byte, secret cipher.AEAD, nonce [8]byte, json []byte, now time.Time, rand io.Reader) ([]byte, error) {
 	var head [headerSize]byte
 	binary.BigEndian.PutUint64(head[0:8], uint64(now.UnixMilli()))
 	copy(head[8:], nonce[:])

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/cipher"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 )
 
 // Client is one API client (core-and-optout.md §2.4 clients). The plain API key
@@ -24,7 +27,9 @@ type Client struct {
 	Roles     Role
 	Disabled  bool
 	// Secret is the 32-byte AES-256-GCM key of the client's v2 envelope.
-	Secret  []byte
+	Secret []byte
+	// Cipher is Secret's AES-GCM cipher, built once at load.
+	Cipher  cipher.AEAD
 	keyHash []byte
 	keySalt []byte
 }
@@ -72,13 +77,17 @@ func ParseClients(b []byte) ([]Client, error) {
 		if err != nil || len(secret) != 32 {
 			return nil, fmt.Errorf("clients[%d].secret: not base64 of 32 bytes", i)
 		}
+		aead, err := envelope.NewCipher(secret)
+		if err != nil {
+			return nil, fmt.Errorf("clients[%d].secret: %w", i, err)
+		}
 		var roles Role
 		for _, name := range r.Roles {
 			roles |= ParseRole(name)
 		}
 		out = append(out, Client{
 			Name: r.Name, Contact: r.Contact, KeyID: r.KeyID, SiteID: r.SiteID, ServiceID: r.ServiceID,
-			Created: r.Created, Roles: roles, Disabled: r.Disabled, Secret: secret, keyHash: hash, keySalt: salt,
+			Created: r.Created, Roles: roles, Disabled: r.Disabled, Secret: secret, Cipher: aead, keyHash: hash, keySalt: salt,
 		})
 	}
 	return out, nil

@@ -129,6 +129,13 @@ func UnwrapRefresh(s string, keys KeyFunc) (inner string, responseKey []byte, er
 // parseWrapperJSON reads the two fields by exact name (encoding/json would
 // also match other letter cases).
 func parseWrapperJSON(j []byte) (inner string, key []byte, ok bool) {
+	// Fast path: the exact layout WrapRefresh writes, which is what every
+	// wrapper this operator (or the reference) issued contains.
+	if k, t, ok := splitWrapperJSON(j); ok {
+		if key, ok := decodeStd(k); ok && len(key) == 32 {
+			return t, key, true
+		}
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(j, &fields); err != nil || fields == nil {
 		return "", nil, false
@@ -146,6 +153,35 @@ func parseWrapperJSON(j []byte) (inner string, key []byte, ok bool) {
 		return inner, key, true
 	}
 	return "", nil, false
+}
+
+// splitWrapperJSON recognises {"refresh_response_key":"<44 b64>","refresh_token":"<b64>"}
+// with nothing to unescape, and returns the two values.
+func splitWrapperJSON(j []byte) (key, inner string, ok bool) {
+	rest, found := bytes.CutPrefix(j, []byte(wrapJSONPrefix))
+	if !found || len(rest) < responseKeyB64Len {
+		return "", "", false
+	}
+	k := rest[:responseKeyB64Len]
+	rest, found = bytes.CutPrefix(rest[responseKeyB64Len:], []byte(wrapJSONMiddle))
+	if !found {
+		return "", "", false
+	}
+	t, found := bytes.CutSuffix(rest, []byte(wrapJSONSuffix))
+	if !found {
+		return "", "", false
+	}
+	for _, c := range k {
+		if !isBase64Std(c) {
+			return "", "", false
+		}
+	}
+	for _, c := range t {
+		if !isBase64Std(c) {
+			return "", "", false
+		}
+	}
+	return string(k), string(t), true
 }
 
 // jsonString decodes raw into *s if raw is a JSON string.
