@@ -11,6 +11,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
+	"github.com/uid2-private-operator/uid2-operator/internal/tcf"
 	"github.com/uid2-private-operator/uid2-operator/internal/token"
 )
 
@@ -37,6 +38,16 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 	ih, ok := identity.Parse(kind, value)
 	if !ok {
 		return nil, clientError(msgInvalidIdentifier)
+	}
+	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
+	if raw, has := fields["tcf_consent_string"]; has && s.opt.Scope == identity.ScopeEUID {
+		c, err := tcf.Parse(stringValue(raw))
+		if err != nil {
+			return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgUserConsentInvalid, Err: err}
+		}
+		if !c.Allows(s.opt.TCFVendorID, tcf.EUIDPurposes) {
+			return statusResponse(statusInsufficientUser), nil
+		}
 	}
 	salts := req.snap.Salts
 	flh := identity.FirstLevelHash(ih, salts.FirstLevel())
