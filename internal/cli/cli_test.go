@@ -1,0 +1,211 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/cli"
+	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
+)
+
+func run(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestLocalCredentialsJSON(t *testing.T) {
+	code, out, errs := run(t, "", "local", "credentials", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got map[string]map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	for _, name := range []string{"all", "generator", "mapper", "id_reader", "sharer", "optout"} {
+		c := got[name]
+		if c["api_key"] == "" || c["secret"] == "" || c["site_id"] == nil || len(c) != 3 {
+			t.Errorf("%s = %v; want exactly api_key, secret, site_id", name, c)
+		}
+	}
+	if c := got["cstg"]; c["subscription_id"] == "" || !strings.HasPrefix(c["server_public_key"].(string), "UID2-X-L-") || c["origin"] == "" || len(c) != 3 {
+		t.Errorf("cstg = %v", c)
+	}
+	if len(got) != 7 {
+		t.Errorf("top-level keys = %d; want 7", len(got))
+	}
+}
+
+func TestLocalGenerateIsReproducible(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := run(t, "", "local", "generate", "--dir", dir); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, localdata.CredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, _ := localdata.Generate()
+	if !bytes.Equal(b, emb[localdata.CredentialsFile]) {
+		t.Error("generate wrote different credentials")
+	}
+	if code, _, _ := run(t, "", "local", "generate"); code != cli.ExitUsage {
+		t.Errorf("generate without --dir: exit %d; want %d", code, cli.ExitUsage)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeAndRequest starts `serve` in process on 127.0.0.1, drives it with
+// `request` as a person would, then stops it with a cancelled context (the
+// SIGTERM path) and expects exit 0.
+func TestServeAndRequest(t *testing.T) {
+	addr, maddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, []string{"--http-addr", addr, "--metrics-addr", maddr}, strings.NewReader(""), &out, &errb)
+	}()
+	base := "http://" + addr
+	waitHealthy(t, base)
+	creds, _ := localdata.ReadCredentials()
+
+	code, stdout, stderr := run(t, "", "request", "--base-url", base, "--api-key", creds.Generator.APIKey,
+		"--secret", creds.Generator.Secret, "/v2/token/generate", `{"email":"user@example.com"}`)
+	if code != 0 {
+		t.Fatalf("request generate: exit %d: %s", code, stderr)
+	}
+	var gen struct {
+		Body   json.RawMessage `json:"body"`
+		Status string          `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &gen); err != nil || gen.Status != "success" {
+		t.Fatalf("generate output: %v\n%s", err, stdout)
+	}
+	// Refresh by piping the generate body through stdin, env vars for the URL.
+	t.Setenv("UID2_BASE_URL", base)
+	code, stdout, stderr = run(t, string(gen.Body), "request", "/v2/token/refresh")
+	if code != 0 || !strings.Contains(stdout, `"status": "success"`) {
+		t.Fatalf("request refresh: exit %d: %s %s", code, stdout, stderr)
+	}
+	// Binary envelopes and env credentials.
+	t.Setenv("UID2_API_KEY", creds.Generator.APIKey)
+	t.Setenv("UID2_SECRET_KEY", creds.Generator.Secret)
+	code, stdout, _ = run(t, `{"phone":"+15555550100"}`, "request", "--binary", "/v2/token/generate", "-")
+	if code != 0 || !strings.Contains(stdout, `"advertising_token": "B4`) {
+		t.Fatalf("binary phone generate: exit %d: %s", code, stdout)
+	}
+	// A 400 from the operator: exit 1 and the body on stderr.
+	code, _, stderr = run(t, "", "request", "/v2/token/generate", `{"email":"nope"}`)
+	if code != 1 || !strings.Contains(stderr, `"Invalid Identifier"`) {
+		t.Fatalf("bad input: exit %d: %s", code, stderr)
+	}
+	// Bad local input: exit 2 before any call.
+	if code, _, _ = run(t, "", "request", "/v2/token/generate", `{not json`); code != cli.ExitUsage {
+		t.Fatalf("bad JSON: exit %d", code)
+	}
+	resp, err := http.Get("http://" + maddr + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exit %d: %s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(out.String(), creds.All.APIKey) {
+		t.Error("serve did not print the demo credentials")
+	}
+	if strings.Contains(errb.String(), "user@example.com") {
+		t.Error("logs contain DII")
+	}
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	for range 200 {
+		resp, err := http.Get(base + "/ops/healthcheck")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("operator never became healthy")
+}
+
+func TestServeBadFlagsAndConfig(t *testing.T) {
+	if code, _, _ := run(t, "", "--no-such-flag"); code != cli.ExitUsage {
+		t.Errorf("unknown flag: exit %d; want 2", code)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"identity_scope":"nope"}`), 0o600)
+	code, _, errs := run(t, "", "serve", "--config", bad, "--http-addr", freeAddr(t), "--metrics-addr", "")
+	if code != 1 || !strings.Contains(errs, "identity_scope") {
+		t.Errorf("bad config: exit %d: %s", code, errs)
+	}
+	typed := filepath.Join(dir, "typed.json")
+	os.WriteFile(typed, []byte(`{"enable_v2_encryption":"yes"}`), 0o600)
+	code, _, errs = run(t, "", "serve", "--config", typed, "--http-addr", freeAddr(t), "--metrics-addr", "")
+	if code != 1 || !strings.Contains(errs, "enable_v2_encryption") {
+		t.Errorf("typed config: exit %d: %s", code, errs)
+	}
+}
+
+// TestSIGTERM runs the real binary and sends SIGTERM: the process drains and
+// exits 0, as Kubernetes expects.
+func TestSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "uid2-operator")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/uid2-operator")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitHealthy(t, "http://"+addr)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "draining") {
+		t.Errorf("no drain log: %s", errb.String())
+	}
+}
