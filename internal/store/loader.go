@@ -41,6 +41,8 @@ type Paths struct {
 	Sites         string
 	Keypairs      string
 	RuntimeConfig string
+	Services      string
+	ServiceLinks  string
 }
 
 // Loader loads stores from a Source into a Store, reloading a store only
@@ -64,7 +66,7 @@ func (l *Loader) Parts() []Part {
 	}{
 		{PartSites, l.Paths.Sites}, {PartKeypairs, l.Paths.Keypairs}, {PartRuntime, l.Paths.RuntimeConfig},
 		{PartClients, l.Paths.Clients}, {PartKeys, l.Paths.KeysetKeys}, {PartKeysets, l.Paths.Keysets},
-		{PartSalts, l.Paths.Salts},
+		{PartSalts, l.Paths.Salts}, {PartServices, l.Paths.Services}, {PartServiceLinks, l.Paths.ServiceLinks},
 	} {
 		if p.path != "" {
 			out = append(out, p.part)
@@ -157,6 +159,18 @@ func (l *Loader) apply(part Part, version int64, data []byte) error {
 			return err
 		}
 		l.Store.SetClientSideKeypairs(NewClientSideKeypairs(version, list))
+	case PartServices:
+		list, err := ParseServices(data)
+		if err != nil {
+			return err
+		}
+		l.Store.SetServices(NewServices(version, list))
+	case PartServiceLinks:
+		list, err := ParseServiceLinks(data)
+		if err != nil {
+			return err
+		}
+		l.Store.SetServiceLinks(NewServiceLinks(version, list))
 	default:
 		return fmt.Errorf("unknown store part %q", part)
 	}
@@ -233,6 +247,10 @@ func (l *Loader) path(part Part) string {
 		return l.Paths.Keypairs
 	case PartRuntime:
 		return l.Paths.RuntimeConfig
+	case PartServices:
+		return l.Paths.Services
+	case PartServiceLinks:
+		return l.Paths.ServiceLinks
 	}
 	return ""
 }
@@ -249,6 +267,10 @@ func metadataKey(part Part) string {
 		return KeySites
 	case PartKeypairs:
 		return KeyClientSideKeypairs
+	case PartServices:
+		return KeyServices
+	case PartServiceLinks:
+		return KeyServiceLinks
 	}
 	return ""
 }

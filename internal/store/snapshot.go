@@ -17,6 +17,9 @@ type Snapshot struct {
 	Sites    *Sites
 	Keypairs *ClientSideKeypairs
 	Runtime  *RuntimeConfig
+	// Services and ServiceLinks are loaded with validate_service_links.
+	Services     *Services
+	ServiceLinks *ServiceLinks
 	// Loaded records, per part name, when it was last loaded successfully.
 	Loaded map[Part]time.Time
 }
@@ -34,6 +37,9 @@ const (
 	PartSites    Part = "site"
 	PartKeypairs Part = "client_side_keypairs"
 	PartRuntime  Part = "runtime_config"
+	// PartServices and PartServiceLinks are loaded with validate_service_links.
+	PartServices     Part = "service"
+	PartServiceLinks Part = "service_link"
 )
 
 // Complete reports whether the parts every API request needs are present.
@@ -110,4 +116,14 @@ func (s *Store) SetClientSideKeypairs(v *ClientSideKeypairs) {
 // SetRuntimeConfig publishes a new runtime config part.
 func (s *Store) SetRuntimeConfig(rc *RuntimeConfig) {
 	s.update(PartRuntime, func(n *Snapshot) { n.Runtime = rc })
+}
+
+// SetServices publishes a new services part.
+func (s *Store) SetServices(v *Services) {
+	s.update(PartServices, func(n *Snapshot) { n.Services = v })
+}
+
+// SetServiceLinks publishes a new service links part.
+func (s *Store) SetServiceLinks(v *ServiceLinks) {
+	s.update(PartServiceLinks, func(n *Snapshot) { n.ServiceLinks = v })
 }

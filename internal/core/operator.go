@@ -1,0 +1,143 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/attest"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+)
+
+// Config is everything Core mode needs, already resolved: absolute URLs,
+// the operator key and the attestation provider.
+type Config struct {
+	AttestURL    string
+	OperatorKey  string
+	OperatorType string
+	Provider     attest.Provider
+	AppVersion   string
+	// InstanceIDPrefix is uid_instance_id_prefix.
+	InstanceIDPrefix string
+	// Paths are the store metadata URLs; an empty one disables the store.
+	Paths store.Paths
+	// Encrypted turns on encrypted files; CloudKeysURL is then required.
+	Encrypted    bool
+	CloudKeysURL string
+	// OptoutPath is optout_metadata_path; OptoutFolder optout_s3_folder.
+	OptoutPath   string
+	OptoutFolder string
+	// OptoutAPIURI is optout_api_uri; empty disables logout replication.
+	OptoutAPIURI    string
+	Intervals       map[store.Part]time.Duration
+	DefaultInterval time.Duration
+	OptoutInterval  time.Duration
+	// AttestCheck is the re-attestation check period (AttestCheckInterval when 0).
+	AttestCheck time.Duration
+	HTTP        *http.Client
+	Metrics     *Metrics
+	Log         *slog.Logger
+	Now         func() time.Time
+}
+
+// Operator is a Core-mode operator's data plane: the attested client, the
+// synced stores and the synced opt-outs.
+type Operator struct {
+	Client     *Client
+	Store      *store.Store
+	Sync       *Sync
+	OptOuts    *optout.Store
+	OptOutSync *OptOutSync
+	// Replicator is nil without OptoutAPIURI.
+	Replicator *Replicator
+	attestOK   time.Duration
+}
+
+// New assembles an Operator from cfg. Nothing runs until Start.
+func New(cfg Config) (*Operator, error) {
+	if cfg.Encrypted && cfg.CloudKeysURL == "" {
+		return nil, errors.New("core: encrypted files need the cloud encryption keys URL")
+	}
+	c := &Client{
+		AttestURL: cfg.AttestURL, OperatorKey: cfg.OperatorKey, OperatorType: cfg.OperatorType,
+		Provider: cfg.Provider, AppVersion: cfg.AppVersion, InstanceID: NewInstanceID(cfg.InstanceIDPrefix),
+		Encrypted: cfg.Encrypted, HTTP: cfg.HTTP, Now: cfg.Now, Log: cfg.Log,
+	}
+	c.OnAttest = func(t *attest.Token) { cfg.Metrics.Attested(t.ExpiresAt.Unix()) }
+	st := store.New(cfg.Now)
+	urls := []string{cfg.Paths.Clients, cfg.Paths.Keysets, cfg.Paths.KeysetKeys, cfg.Paths.Salts, cfg.Paths.Sites,
+		cfg.Paths.Keypairs, cfg.Paths.RuntimeConfig, cfg.Paths.Services, cfg.Paths.ServiceLinks}
+	src := NewSource(c, urls, cfg.Encrypted)
+	loader := &store.Loader{Src: src, Store: st, Paths: cfg.Paths, Now: cfg.Now}
+	o := &Operator{
+		Client: c,
+		Store:  st,
+		Sync: &Sync{Loader: loader, Source: src, Intervals: cfg.Intervals, DefaultInterval: cfg.DefaultInterval,
+			Metrics: cfg.Metrics, Log: cfg.Log, Now: cfg.Now},
+		OptOuts:  optout.NewStore(),
+		attestOK: cfg.AttestCheck,
+	}
+	if cfg.Encrypted {
+		o.Sync.CloudKeysURL = cfg.CloudKeysURL
+	}
+	o.OptOutSync = &OptOutSync{Client: c, Path: cfg.OptoutPath, Folder: cfg.OptoutFolder, Store: o.OptOuts,
+		Interval: cfg.OptoutInterval, Metrics: cfg.Metrics, Log: cfg.Log, Now: cfg.Now}
+	if cfg.OptoutAPIURI != "" {
+		o.Replicator = &Replicator{URL: cfg.OptoutAPIURI, Client: c}
+	}
+	return o, nil
+}
+
+// Start attests, loads every store and runs the first opt-out sync, the way
+// the reference does before it opens the API port (§2.1). Retryable
+// failures are retried with backoff; a 401/403 from /attest returns a fatal
+// *AttestError at once.
+func (o *Operator) Start(ctx context.Context) error {
+	if err := retry(ctx, o.Client.log(), "attest", func() error { return o.Client.Attest(ctx) }); err != nil {
+		return err
+	}
+	if err := o.Sync.Start(ctx); err != nil {
+		return err
+	}
+	if !o.Store.Load().Complete() {
+		return fmt.Errorf("core: stores loaded but the snapshot is incomplete (clients, keys, salts and runtime config are required)")
+	}
+	return o.OptOutSync.Start(ctx)
+}
+
+// Run keeps the operator in sync until ctx ends: re-attestation, every
+// store loop and the opt-out loop. It returns the first fatal error (after
+// stopping the other loops), or nil when ctx ends.
+func (o *Operator) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loops := []func(context.Context) error{
+		func(ctx context.Context) error { return o.Client.Run(ctx, o.attestOK) },
+		o.Sync.Run,
+		o.OptOutSync.Run,
+	}
+	errc := make(chan error, len(loops))
+	var wg sync.WaitGroup
+	for _, run := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil {
+				errc <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}

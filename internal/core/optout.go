@@ -1,0 +1,284 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
+)
+
+// ErrNoOptoutURL means neither the config nor Core's attestation response
+// named an Opt-Out URL. The reference silently syncs an empty list here
+// (§6 pitfall 10); we fail loudly instead.
+var ErrNoOptoutURL = errors.New("optout: no optout_url from Core and no absolute optout_metadata_path")
+
+// OptOutSync mirrors the Opt-Out service's delta and partition files into
+// an in-memory cache and publishes their index to Store (§3.1). A failed
+// sync keeps the previous index and is returned, logged and counted; it is
+// never turned into an empty opt-out set.
+type OptOutSync struct {
+	Client *Client
+	// Path is optout_metadata_path: absolute, or relative to Core's
+	// optout_url ("" GETs optout_url itself).
+	Path string
+	// Folder is optout_s3_folder; listed locations must contain
+	// Folder+"delta/" or Folder+"partition/".
+	Folder   string
+	Store    *optout.Store
+	Interval time.Duration
+	Metrics  *Metrics
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	mu       sync.Mutex
+	cache    map[string][]byte // location without query -> file bytes
+	lastSync time.Time
+}
+
+// LastSync returns the time of the last successful sync (zero before).
+func (s *OptOutSync) LastSync() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastSync
+}
+
+func (s *OptOutSync) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *OptOutSync) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// listingURL resolves Path against Core's optout_url.
+func (s *OptOutSync) listingURL() (string, error) {
+	if u, err := url.Parse(s.Path); err == nil && u.IsAbs() {
+		return s.Path, nil
+	}
+	base := s.Client.OptoutURL()
+	if base == "" {
+		return "", ErrNoOptoutURL
+	}
+	bu, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("optout: optout_url: %w", err)
+	}
+	if s.Path == "" {
+		return base, nil
+	}
+	ref, err := url.Parse(s.Path)
+	if err != nil {
+		return "", fmt.Errorf("optout: optout_metadata_path: %w", err)
+	}
+	return bu.ResolveReference(ref).String(), nil
+}
+
+// Listing is the /optout/refresh document (§3.2).
+type Listing struct {
+	Version   int64         `json:"version"`
+	Generated int64         `json:"generated"`
+	Logs      []ListingFile `json:"optout_logs"`
+}
+
+// ListingFile is one file of a Listing; the operator uses only Location.
+type ListingFile struct {
+	Type     string `json:"type"`
+	From     int64  `json:"from"`
+	To       int64  `json:"to"`
+	Location string `json:"location"`
+}
+
+// ParseListing decodes an /optout/refresh document.
+func ParseListing(b []byte) (Listing, error) {
+	var l Listing
+	if err := json.Unmarshal(b, &l); err != nil {
+		return l, fmt.Errorf("optout: listing: %w", err)
+	}
+	for i, f := range l.Logs {
+		if f.Location == "" {
+			return l, fmt.Errorf("optout: listing: optout_logs[%d].location: missing", i)
+		}
+	}
+	return l, nil
+}
+
+// Sync lists the Opt-Out files, downloads new ones, drops removed ones and,
+// when anything changed (or on the first sync), publishes a new index.
+func (s *OptOutSync) Sync(ctx context.Context) error {
+	err := s.sync(ctx)
+	if err != nil {
+		s.Metrics.optoutFailed()
+	}
+	return err
+}
+
+func (s *OptOutSync) sync(ctx context.Context) error {
+	u, err := s.listingURL()
+	if err != nil {
+		return err
+	}
+	b, err := s.Client.GetOptout(ctx, u)
+	if err != nil {
+		return fmt.Errorf("optout: %w", err)
+	}
+	listing, err := ParseListing(b)
+	if err != nil {
+		return err
+	}
+	want := map[string]string{} // cache key -> location
+	for _, f := range listing.Logs {
+		if strings.Contains(f.Location, s.Folder+"delta/") || strings.Contains(f.Location, s.Folder+"partition/") {
+			want[redactURL(f.Location)] = f.Location
+		}
+	}
+	s.mu.Lock()
+	cache := s.cache
+	first := s.lastSync.IsZero()
+	s.mu.Unlock()
+	next := make(map[string][]byte, len(want))
+	changed := first || len(cache) != len(want)
+	for k, loc := range want {
+		if b, ok := cache[k]; ok {
+			next[k] = b
+			continue
+		}
+		data, err := s.Client.Download(ctx, loc)
+		if err != nil {
+			return fmt.Errorf("optout: %w", err)
+		}
+		if len(data)%optout.RecordSize != 0 {
+			return fmt.Errorf("optout: %s: %w", k, optout.ErrFileSize)
+		}
+		next[k] = data
+		changed = true
+	}
+	var n int
+	if changed {
+		total := 0
+		for _, d := range next {
+			total += len(d) / optout.RecordSize
+		}
+		recs := make([]optout.Record, 0, total)
+		for k, d := range next {
+			if recs, err = optout.ParseFile(recs, d); err != nil {
+				return fmt.Errorf("optout: %s: %w", k, err)
+			}
+		}
+		ix := optout.NewIndex(recs)
+		s.Store.Replace(ix)
+		n = ix.Len()
+	} else {
+		n = s.Store.Len()
+	}
+	now := s.now()
+	s.mu.Lock()
+	s.cache = next
+	s.lastSync = now
+	s.mu.Unlock()
+	s.Metrics.optoutOK(n, len(next), float64(now.UnixMilli())/1000)
+	return nil
+}
+
+// Start runs the first sync, retrying with backoff until it succeeds, a
+// fatal attestation error occurs or ctx ends.
+func (s *OptOutSync) Start(ctx context.Context) error {
+	return retry(ctx, s.log(), "optout", func() error { return s.Sync(ctx) })
+}
+
+// Run syncs every Interval (60 s when zero) until ctx ends. Failures are
+// logged and counted; the previous index stays. It returns a fatal
+// attestation error, or nil when ctx ends.
+func (s *OptOutSync) Run(ctx context.Context) error {
+	iv := s.Interval
+	if iv <= 0 {
+		iv = 60 * time.Second
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := s.Sync(ctx); err != nil {
+			if IsFatal(err) {
+				return err
+			}
+			if ctx.Err() == nil {
+				s.log().Warn("opt-out sync failed; keeping the previous index", "err", err)
+			}
+		}
+	}
+}
+
+// Replicator sends logouts to the Opt-Out service's /optout/replicate
+// (§3.5). It implements optout.Replicator.
+type Replicator struct {
+	// URL is optout_api_uri, e.g. https://optout-prod.uidapi.com/optout/replicate.
+	URL    string
+	Client *Client // operator key, instance id and HTTP client
+}
+
+// Replicate POSTs l. Only Authorization, UID-Instance-Id, UID-Trace-Id and
+// Content-Type are sent: no attestation token (§1.6).
+func (r *Replicator) Replicate(ctx context.Context, l optout.Logout) error {
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return fmt.Errorf("replicate: optout_api_uri: %w", err)
+	}
+	q := u.Query()
+	q.Set("identity_hash", base64.StdEncoding.EncodeToString(l.FLH[:]))
+	q.Set("advertising_id", base64.StdEncoding.EncodeToString(l.AdvertisingID))
+	u.RawQuery = q.Encode()
+	body := map[string]string{}
+	if l.Email != "" {
+		body["email"] = l.Email
+	}
+	if l.Phone != "" {
+		body["phone"] = l.Phone
+	}
+	if l.ClientIP != "" {
+		body["client_ip"] = l.ClientIP
+	}
+	jb, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(jb))
+	if err != nil {
+		return fmt.Errorf("replicate: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if r.Client.OperatorKey != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Client.OperatorKey)
+	}
+	req.Header.Set(HeaderInstanceID, r.Client.InstanceID)
+	if l.TraceID != "" {
+		req.Header.Set(HeaderTraceID, l.TraceID)
+	}
+	resp, err := r.Client.httpClient().Do(req)
+	if err != nil {
+		return fmt.Errorf("replicate: %w", unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("replicate: opt-out answered HTTP %d", resp.StatusCode)
+	}
+	return nil
+}

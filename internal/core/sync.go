@@ -1,0 +1,244 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+)
+
+// PartCloudKeys names the cloud encryption keys store (encrypted_files).
+const PartCloudKeys store.Part = "cloud_encryption_keys"
+
+// Start-up retry backoff.
+const (
+	startBackoffMin = 500 * time.Millisecond
+	startBackoffMax = 30 * time.Second
+)
+
+// Source is the store.Source of Core mode: metadata locations are fetched
+// from Core with the §1.6 headers, everything else is a plain download of a
+// presigned location, decrypted when encrypted files are on (§2.5).
+type Source struct {
+	client   *Client
+	metadata map[string]bool
+	decrypt  bool
+	keys     atomic.Pointer[store.CloudKeys]
+}
+
+// NewSource returns a Source for c whose Core-served locations are
+// metadataURLs. With decrypt, downloaded files are encrypted envelopes.
+func NewSource(c *Client, metadataURLs []string, decrypt bool) *Source {
+	s := &Source{client: c, metadata: map[string]bool{}, decrypt: decrypt}
+	for _, u := range metadataURLs {
+		if u != "" {
+			s.metadata[u] = true
+		}
+	}
+	return s
+}
+
+// SetCloudKeys publishes the keys used to decrypt files.
+func (s *Source) SetCloudKeys(k *store.CloudKeys) { s.keys.Store(k) }
+
+// Fetch implements store.Source.
+func (s *Source) Fetch(ctx context.Context, location string) ([]byte, error) {
+	if s.metadata[location] {
+		return s.client.GetCore(ctx, location)
+	}
+	b, err := s.client.Download(ctx, location)
+	if err != nil || !s.decrypt {
+		return b, err
+	}
+	return s.keys.Load().Decrypt(b)
+}
+
+// Sync keeps every store of a Loader in step with Core: one loop per part,
+// each with its own interval, version-gated by the Loader, plus the cloud
+// encryption keys when the Source decrypts. It records per-store last
+// success times for health and metrics.
+type Sync struct {
+	Loader *store.Loader
+	Source *Source
+	// CloudKeysURL is /cloud_encryption_keys/retrieve; set with encrypted files.
+	CloudKeysURL string
+	// Intervals per part; parts without one use DefaultInterval.
+	Intervals       map[store.Part]time.Duration
+	DefaultInterval time.Duration
+	Metrics         *Metrics
+	Log             *slog.Logger
+	Now             func() time.Time
+
+	mu   sync.Mutex
+	last map[store.Part]time.Time
+}
+
+func (s *Sync) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sync) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Parts returns the synced parts: cloud keys first (files need them), then
+// the Loader's parts.
+func (s *Sync) Parts() []store.Part {
+	var out []store.Part
+	if s.CloudKeysURL != "" {
+		out = append(out, PartCloudKeys)
+	}
+	return append(out, s.Loader.Parts()...)
+}
+
+// LastSuccess returns the time of each part's last successful refresh.
+func (s *Sync) LastSuccess() map[store.Part]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[store.Part]time.Time, len(s.last))
+	for k, v := range s.last {
+		out[k] = v
+	}
+	return out
+}
+
+// Refresh runs one tick of part: fetch metadata, reload if the version grew.
+// A tick whose metadata fetch succeeded counts as a success (§2.1).
+func (s *Sync) Refresh(ctx context.Context, part store.Part) error {
+	var err error
+	var version int64
+	if part == PartCloudKeys {
+		err = s.refreshCloudKeys(ctx)
+		version = s.now().Unix() // the reference reports version = now
+	} else {
+		_, err = s.Loader.Load(ctx, part)
+		version = s.Loader.Version(part)
+	}
+	if err != nil {
+		s.Metrics.storeFailed(string(part))
+		return err
+	}
+	now := s.now()
+	s.mu.Lock()
+	if s.last == nil {
+		s.last = map[store.Part]time.Time{}
+	}
+	s.last[part] = now
+	s.mu.Unlock()
+	s.Metrics.storeOK(string(part), version, float64(now.UnixMilli())/1000)
+	return nil
+}
+
+func (s *Sync) refreshCloudKeys(ctx context.Context) error {
+	b, err := s.Source.client.GetCore(ctx, s.CloudKeysURL)
+	if err != nil {
+		return fmt.Errorf("%s: %w", PartCloudKeys, err)
+	}
+	list, err := store.ParseCloudEncryptionKeys(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", PartCloudKeys, err)
+	}
+	keys, err := store.NewCloudKeys(list)
+	if err != nil {
+		return fmt.Errorf("%s: %w", PartCloudKeys, err)
+	}
+	s.Source.SetCloudKeys(keys)
+	return nil
+}
+
+// Start loads every part once, in order, retrying each failed part with
+// backoff until it loads. It returns a fatal attestation error at once, and
+// ctx's error if ctx ends first.
+func (s *Sync) Start(ctx context.Context) error {
+	for _, p := range s.Parts() {
+		if err := retry(ctx, s.log(), string(p), func() error { return s.Refresh(ctx, p) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retry calls fn until it succeeds, a fatal error occurs or ctx ends.
+func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
+	wait := startBackoffMin
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if IsFatal(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("initial load failed; retrying", "store", what, "in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, startBackoffMax)
+	}
+}
+
+func (s *Sync) interval(p store.Part) time.Duration {
+	if d, ok := s.Intervals[p]; ok && d > 0 {
+		return d
+	}
+	if s.DefaultInterval > 0 {
+		return s.DefaultInterval
+	}
+	return 10 * time.Second
+}
+
+// Run refreshes every part on its interval until ctx ends. Failures are
+// logged and counted; the last good snapshot stays in service. It returns
+// a fatal attestation error, or nil when ctx ends.
+func (s *Sync) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var fatal atomic.Pointer[error]
+	for _, p := range s.Parts() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(s.interval(p))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := s.Refresh(ctx, p); err != nil {
+					if IsFatal(err) {
+						fatal.CompareAndSwap(nil, &err)
+						cancel()
+						return
+					}
+					if !errors.Is(err, context.Canceled) {
+						s.log().Warn("store refresh failed; serving the last snapshot", "store", string(p), "err", err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if e := fatal.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
