@@ -142,6 +142,9 @@ func (s *Server) routes() {
 		{"POST /v2/token/generate", s.v2(store.RoleGenerator, s.handleGenerate)},
 		{"POST /v2/token/refresh", s.handleRefresh},
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
+		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest)},
+		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
+		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
 	} {
 		s.mux.Handle(rt.pattern, s.adapt(rt.handle))
 	}
