@@ -195,7 +195,11 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	if !snap.Complete() {
 		return plainError(http.StatusServiceUnavailable, errors.New("store not loaded"))
 	}
-	authenticated := snap.Clients.ByKey(bearerKey(r)) != nil
+	caller := snap.Clients.ByKey(bearerKey(r))
+	authenticated := caller != nil
+	if authenticated {
+		noteClient(w, caller.SiteID)
+	}
 	now := s.now()
 	nowMs := now.UnixMilli()
 

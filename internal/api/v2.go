@@ -38,6 +38,7 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 		if err != nil {
 			return err
 		}
+		noteClient(w, client.SiteID)
 		now := s.now()
 		if s.opt.DisableV2Encryption {
 			var payload []byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -129,7 +130,19 @@ func TestServeAndRequest(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("metrics: %v %v", resp, err)
 	}
+	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	for _, want := range []string{
+		`uid2_http_requests_total{path="POST /v2/token/generate",site_id="1002",status="200"} 2`,
+		`uid2_http_requests_total{path="POST /v2/token/generate",site_id="1002",status="400"} 1`,
+		`uid2_http_requests_total{path="POST /v2/token/refresh",site_id="",status="200"} 1`,
+		`uid2_http_request_duration_seconds_count{path="POST /v2/token/generate"} 3`,
+		`app_status{version="dev"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 
 	cancel()
 	select {

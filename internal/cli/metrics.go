@@ -17,6 +17,13 @@ func newRegistry() *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
 	)
+	// app_status{version} is the reference operator's version gauge.
+	status := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "app_status",
+		Help: "Always 1; the version label is the operator's image version.",
+	}, []string{"version"})
+	status.WithLabelValues(version).Set(1)
+	reg.MustRegister(status)
 	return reg
 }
 

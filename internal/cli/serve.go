@@ -143,8 +143,10 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	// logouts apply locally at once.
 	optouts := optout.NewStore()
 	optouts.Replace(optout.NewIndex(nil))
-	srv := api.New(apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log))
 	reg := newRegistry()
+	opts := apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log)
+	opts.Metrics = api.NewMetrics(reg)
+	srv := api.New(opts)
 	return serveHTTP(ctx, cfg, log, srv.Handler(), metricsHandler(reg))
 }
 
