@@ -79,9 +79,10 @@ type Options struct {
 	TCFVendorID int
 
 	Store   Snapshots
-	OptOuts OptOuts // nil: only the built-in test identities and special hashes
-	Logouts Logouts // nil: /v2/token/logout answers 500, as without optout_api_uri
-	Health  Health  // nil: healthy whenever the store is complete
+	OptOuts OptOuts  // nil: only the built-in test identities and special hashes
+	Logouts Logouts  // nil: /v2/token/logout answers 500, as without optout_api_uri
+	Health  Health   // nil: healthy whenever the store is complete
+	Metrics *Metrics // nil: no metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
 	Rand    io.Reader
@@ -146,7 +147,7 @@ func (s *Server) routes() {
 		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
 		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
 	} {
-		s.mux.Handle(rt.pattern, s.adapt(rt.handle))
+		s.mux.Handle(rt.pattern, s.opt.Metrics.instrument(rt.pattern, s.adapt(rt.handle)))
 	}
 }
 
