@@ -73,6 +73,7 @@ func newRootCommand(s streams) *cobra.Command {
 	// One line per subcommand; keep the list explicit (no init-time registration).
 	root.AddCommand(
 		newAKSCommand(s),
+		newCoreCommand(s),
 		newLocalCommand(s),
 		newRequestCommand(s),
 	)

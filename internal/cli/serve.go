@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/attest"
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
@@ -34,6 +35,10 @@ type serveFlags struct {
 	logLevel     string
 	printCreds   bool
 	shutdownWait time.Duration
+	// Core mode convenience flags.
+	coreURL     string
+	optoutURL   string
+	operatorKey string
 }
 
 func newServeCommand(s streams) *cobra.Command {
@@ -67,6 +72,9 @@ EXIT CODES
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.printCreds, "print-credentials", true, "local mode on the embedded dataset: print the demo credentials at start-up")
 	fl.DurationVar(&f.shutdownWait, "shutdown-timeout", config.DefaultShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	fl.StringVar(&f.coreURL, "core-url", "", "Core mode: base `URL` of UID2 Core; derives core_attest_url and every *_metadata_path")
+	fl.StringVar(&f.optoutURL, "optout-url", "", "Core mode: base `URL` of UID2 Opt-Out (default: the optout_url Core returns)")
+	fl.StringVar(&f.operatorKey, "operator-key", "", "Core mode: the operator `key` (default $UID2_OPERATOR_KEY, then core_api_token)")
 	return cmd
 }
 
@@ -102,6 +110,20 @@ func loadConfig(f serveFlags, log *slog.Logger) (config.Config, error) {
 			log.Info("config keys not used by this operator", "keys", unknown)
 		}
 	}
+	if f.coreURL != "" {
+		if f.configFile == "" {
+			// The reference's code defaults for an attested private
+			// operator: Core refuses sites and keypairs to it (§2.4).
+			cfg.ClientSideTokenGenerate = false
+		}
+		cfg.StorageMock = false
+		cfg.DeriveCorePaths(f.coreURL, f.optoutURL)
+	}
+	if key := f.operatorKey; key != "" {
+		cfg.CoreAPIToken = key
+	} else if key := os.Getenv("UID2_OPERATOR_KEY"); key != "" {
+		cfg.CoreAPIToken = key
+	}
 	cfg.HTTPAddr = f.httpAddr
 	cfg.MetricsAddr = f.metricsAddr
 	cfg.DatasetDir = f.datasetDir
@@ -122,7 +144,7 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 		return err
 	}
 	if cfg.CoreMode() {
-		return errors.New("core mode (core_attest_url) is not available in this build; remove it to run in local mode")
+		return runCoreMode(ctx, s, cfg, attest.Trusted{}, log)
 	}
 
 	st := store.New(nil)

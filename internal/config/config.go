@@ -79,13 +79,16 @@ type Config struct {
 	CloudRefreshInterval       int64  `json:"cloud_refresh_interval"`
 
 	// Refresh intervals in milliseconds (core-and-optout.md §2.1).
-	SiteRefreshMs               int64 `json:"site_refresh_ms"`
-	ClientSideKeypairsRefreshMs int64 `json:"client_side_keypairs_refresh_ms"`
-	ConfigScanPeriodMs          int64 `json:"config_scan_period_ms"`
-	AuthRefreshMs               int64 `json:"auth_refresh_ms"`
-	KeysetRefreshMs             int64 `json:"keyset_refresh_ms"`
-	KeysetKeyRefreshMs          int64 `json:"keysetkey_refresh_ms"`
-	SaltRefreshMs               int64 `json:"salt_refresh_ms"`
+	SiteRefreshMs                int64 `json:"site_refresh_ms"`
+	ClientSideKeypairsRefreshMs  int64 `json:"client_side_keypairs_refresh_ms"`
+	ConfigScanPeriodMs           int64 `json:"config_scan_period_ms"`
+	AuthRefreshMs                int64 `json:"auth_refresh_ms"`
+	KeysetRefreshMs              int64 `json:"keyset_refresh_ms"`
+	KeysetKeyRefreshMs           int64 `json:"keysetkey_refresh_ms"`
+	SaltRefreshMs                int64 `json:"salt_refresh_ms"`
+	ServiceRefreshMs             int64 `json:"service_refresh_ms"`
+	ServiceLinkRefreshMs         int64 `json:"service_link_refresh_ms"`
+	CloudEncryptionKeysRefreshMs int64 `json:"cloud_encryption_keys_refresh_ms"`
 
 	// Shutdown rules (core-and-optout.md §5.2).
 	SaltsExpiredShutdownHours     int64 `json:"salts_expired_shutdown_hours"`
@@ -135,13 +138,16 @@ func Default() Config {
 		OptoutMaxPartitions:        30,
 		CloudRefreshInterval:       60,
 
-		SiteRefreshMs:               10000,
-		ClientSideKeypairsRefreshMs: 10000,
-		ConfigScanPeriodMs:          10000,
-		AuthRefreshMs:               10000,
-		KeysetRefreshMs:             10000,
-		KeysetKeyRefreshMs:          10000,
-		SaltRefreshMs:               10000,
+		SiteRefreshMs:                10000,
+		ClientSideKeypairsRefreshMs:  10000,
+		ConfigScanPeriodMs:           10000,
+		AuthRefreshMs:                10000,
+		KeysetRefreshMs:              10000,
+		KeysetKeyRefreshMs:           10000,
+		SaltRefreshMs:                10000,
+		ServiceRefreshMs:             10000,
+		ServiceLinkRefreshMs:         10000,
+		CloudEncryptionKeysRefreshMs: 10000,
 
 		SaltsExpiredShutdownHours:     12,
 		StoreRefreshStaleShutdownHour: 12,
@@ -240,6 +246,12 @@ func (c *Config) Validate() error {
 		if c.CoreAPIToken == "" {
 			return &ValidationError{Field: "core_api_token", Msg: "required in Core mode (set --operator-key or UID2_OPERATOR_KEY)"}
 		}
+		if c.UIDInstanceIDPrefix == "" {
+			return &ValidationError{Field: "uid_instance_id_prefix", Msg: "required in Core mode"}
+		}
+		if err := c.validateCorePaths(); err != nil {
+			return err
+		}
 	}
 	for _, d := range []struct {
 		name string
@@ -276,4 +288,84 @@ var fields = func() []string {
 // IsLocalPath reports whether a metadata path is a dataset path rather than a URL.
 func IsLocalPath(p string) bool {
 	return !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://")
+}
+
+// DeriveCorePaths fills every Core and Opt-Out URL that is still empty from
+// the two base URLs, the way the reference's integ and prod configs spell
+// them (core-and-optout.md §2.2, §4.2): <core>/attest, <core>/clients/refresh,
+// …, <optout>/optout/refresh and <optout>/optout/replicate. optoutURL may be
+// empty: the opt-out listing and replication then resolve against the
+// optout_url Core returns from /attest.
+func (c *Config) DeriveCorePaths(coreURL, optoutURL string) {
+	core := strings.TrimRight(coreURL, "/")
+	set := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	if core != "" {
+		set(&c.CoreAttestURL, core+"/attest")
+		set(&c.ClientsMetadataPath, core+"/clients/refresh")
+		set(&c.KeysetsMetadataPath, core+"/key/keyset/refresh")
+		set(&c.KeysetKeysMetadataPath, core+"/key/keyset-keys/refresh")
+		set(&c.SaltsMetadataPath, core+"/salt/refresh")
+		set(&c.SitesMetadataPath, core+"/sites/refresh")
+		set(&c.ClientSideKeypairsMetadataPath, core+"/client_side_keypairs/refresh")
+		set(&c.ServicesMetadataPath, core+"/services/refresh")
+		set(&c.ServiceLinksMetadataPath, core+"/service_links/refresh")
+		set(&c.CloudEncryptionKeysMetadataPath, core+"/cloud_encryption_keys/retrieve")
+		set(&c.RuntimeConfigMetadataPath, core+"/operator/config")
+	}
+	if o := strings.TrimRight(optoutURL, "/"); o != "" {
+		set(&c.OptoutMetadataPath, o+"/optout/refresh")
+		set(&c.OptoutAPIURI, o+"/optout/replicate")
+	} else {
+		set(&c.OptoutMetadataPath, "/optout/refresh")
+		set(&c.OptoutAPIURI, "/optout/replicate")
+	}
+}
+
+// validateCorePaths checks that every enabled store's metadata path is an
+// absolute URL, as Core mode requires (§2.3).
+func (c *Config) validateCorePaths() error {
+	paths := []struct{ field, v string }{
+		{"clients_metadata_path", c.ClientsMetadataPath},
+		{"keysets_metadata_path", c.KeysetsMetadataPath},
+		{"keyset_keys_metadata_path", c.KeysetKeysMetadataPath},
+		{"salts_metadata_path", c.SaltsMetadataPath},
+	}
+	if c.EnableRemoteConfig {
+		paths = append(paths, struct{ field, v string }{"runtime_config_metadata_path", c.RuntimeConfigMetadataPath})
+	}
+	if c.ClientSideTokenGenerate {
+		paths = append(paths, struct{ field, v string }{"sites_metadata_path", c.SitesMetadataPath},
+			struct{ field, v string }{"client_side_keypairs_metadata_path", c.ClientSideKeypairsMetadataPath})
+	}
+	if c.ValidateServiceLinks {
+		paths = append(paths, struct{ field, v string }{"services_metadata_path", c.ServicesMetadataPath},
+			struct{ field, v string }{"service_links_metadata_path", c.ServiceLinksMetadataPath})
+	}
+	if c.EncryptedFiles {
+		paths = append(paths, struct{ field, v string }{"cloud_encryption_keys_metadata_path", c.CloudEncryptionKeysMetadataPath})
+	}
+	if strings.EqualFold(c.OperatorType, "private") {
+		// Core answers 403 to private operators on these stores (§2.4).
+		if c.ClientSideTokenGenerate {
+			return &ValidationError{"client_side_token_generate", "true", "must be false for a private operator in Core mode (Core refuses sites and keypairs to private operators)"}
+		}
+		if c.ValidateServiceLinks {
+			return &ValidationError{"validate_service_links", "true", "must be false for a private operator in Core mode (Core refuses services to private operators)"}
+		}
+	}
+	for _, p := range paths {
+		if err := checkURL(p.field, p.v); err != nil {
+			return err
+		}
+	}
+	if c.OptoutAPIURI != "" && !strings.HasPrefix(c.OptoutAPIURI, "/") {
+		if err := checkURL("optout_api_uri", c.OptoutAPIURI); err != nil {
+			return err
+		}
+	}
+	return nil
 }

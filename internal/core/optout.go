@@ -232,7 +232,8 @@ func (s *OptOutSync) Run(ctx context.Context) error {
 // Replicator sends logouts to the Opt-Out service's /optout/replicate
 // (§3.5). It implements optout.Replicator.
 type Replicator struct {
-	// URL is optout_api_uri, e.g. https://optout-prod.uidapi.com/optout/replicate.
+	// URL is optout_api_uri, e.g. https://optout-prod.uidapi.com/optout/replicate;
+	// a path ("/optout/replicate") resolves against Core's optout_url.
 	URL    string
 	Client *Client // operator key, instance id and HTTP client
 }
@@ -243,6 +244,13 @@ func (r *Replicator) Replicate(ctx context.Context, l optout.Logout) error {
 	u, err := url.Parse(r.URL)
 	if err != nil {
 		return fmt.Errorf("replicate: optout_api_uri: %w", err)
+	}
+	if !u.IsAbs() {
+		base, err := url.Parse(r.Client.OptoutURL())
+		if err != nil || !base.IsAbs() {
+			return fmt.Errorf("replicate: %w", ErrNoOptoutURL)
+		}
+		u = base.ResolveReference(u)
 	}
 	q := u.Query()
 	q.Set("identity_hash", base64.StdEncoding.EncodeToString(l.FLH[:]))

@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/attest"
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/core"
+	"github.com/uid2-private-operator/uid2-operator/internal/health"
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+)
+
+// coreConfig maps the operator configuration onto core.Config.
+func coreConfig(cfg config.Config, provider attest.Provider, log *slog.Logger) core.Config {
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	paths := store.Paths{
+		Clients:    cfg.ClientsMetadataPath,
+		Keysets:    cfg.KeysetsMetadataPath,
+		KeysetKeys: cfg.KeysetKeysMetadataPath,
+		Salts:      cfg.SaltsMetadataPath,
+	}
+	if cfg.EnableRemoteConfig {
+		paths.RuntimeConfig = cfg.RuntimeConfigMetadataPath
+	}
+	if cfg.ClientSideTokenGenerate {
+		paths.Sites = cfg.SitesMetadataPath
+		paths.Keypairs = cfg.ClientSideKeypairsMetadataPath
+	}
+	if cfg.ValidateServiceLinks {
+		paths.Services = cfg.ServicesMetadataPath
+		paths.ServiceLinks = cfg.ServiceLinksMetadataPath
+	}
+	cc := core.Config{
+		AttestURL:        cfg.CoreAttestURL,
+		OperatorKey:      cfg.CoreAPIToken,
+		OperatorType:     cfg.OperatorType,
+		Provider:         provider,
+		AppVersion:       version,
+		InstanceIDPrefix: cfg.UIDInstanceIDPrefix,
+		Paths:            paths,
+		Encrypted:        cfg.EncryptedFiles,
+		OptoutPath:       cfg.OptoutMetadataPath,
+		OptoutFolder:     cfg.OptoutS3Folder,
+		OptoutAPIURI:     cfg.OptoutAPIURI,
+		Intervals: map[store.Part]time.Duration{
+			store.PartClients: ms(cfg.AuthRefreshMs), store.PartKeysets: ms(cfg.KeysetRefreshMs),
+			store.PartKeys: ms(cfg.KeysetKeyRefreshMs), store.PartSalts: ms(cfg.SaltRefreshMs),
+			store.PartSites: ms(cfg.SiteRefreshMs), store.PartKeypairs: ms(cfg.ClientSideKeypairsRefreshMs),
+			store.PartRuntime: ms(cfg.ConfigScanPeriodMs), store.PartServices: ms(cfg.ServiceRefreshMs),
+			store.PartServiceLinks: ms(cfg.ServiceLinkRefreshMs), core.PartCloudKeys: ms(cfg.CloudEncryptionKeysRefreshMs),
+		},
+		DefaultInterval: config.DefaultRefreshInterval,
+		OptoutInterval:  time.Duration(cfg.CloudRefreshInterval) * time.Second,
+		Log:             log,
+	}
+	if cfg.EncryptedFiles {
+		cc.CloudKeysURL = cfg.CloudEncryptionKeysMetadataPath
+	}
+	return cc
+}
+
+// runCoreMode runs an attested operator: attest to Core, load every store
+// and the opt-out data, then serve the API while keeping everything in
+// sync. It returns nil after a SIGTERM drain, and an error — which exits
+// non-zero — on the reference's fatal conditions: /attest 401/403,
+// attestation failing for 12 h, stores stale or salts expired past their
+// limits (core-and-optout.md §5.2).
+//
+// cfg must already hold the operator key and Core URLs. The Azure start-up
+// calls this with its Key Vault operator key and its SKR/MAA provider;
+// serve passes attest.Trusted{}.
+func runCoreMode(ctx context.Context, s streams, cfg config.Config, provider attest.Provider, log *slog.Logger) error {
+	_ = s
+	reg := newRegistry()
+	cc := coreConfig(cfg, provider, log)
+	cc.Metrics = core.NewMetrics(reg)
+	op, err := core.New(cc)
+	if err != nil {
+		return err
+	}
+	log.Info("core mode: attesting and loading stores", "core_attest_url", cfg.CoreAttestURL, "platform", provider.Name())
+	if err := op.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped before start-up finished")
+			return nil
+		}
+		return err
+	}
+	log.Info("core mode: stores and opt-outs loaded", "optout_entries", op.OptOuts.Len())
+
+	checker := &health.Checker{
+		Store:          op.Store,
+		AttestedUntil:  func() time.Time { return tokenExpiry(op.Client.Token()) },
+		LastSuccess:    op.Sync.LastSuccess,
+		OptoutLastSync: op.OptOutSync.LastSync,
+		StaleLimit:     time.Duration(cfg.StoreRefreshStaleShutdownHour) * time.Hour,
+		SaltsLimit:     time.Duration(cfg.SaltsExpiredShutdownHours) * time.Hour,
+	}
+	scope := identity.ScopeUID2
+	if cfg.IdentityScope == "euid" {
+		scope = identity.ScopeEUID
+	}
+	logouts := &optout.Service{Store: op.OptOuts}
+	if op.Replicator != nil {
+		logouts.Replicator = op.Replicator
+	}
+	opts := apiOptions(cfg, scope, op.Store, op.OptOuts, logouts, log)
+	opts.Health = checker
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		fatal error
+	)
+	stop := func(err error) {
+		once.Do(func() {
+			fatal = err
+			log.Error("fatal: stopping the operator", "err", err)
+			checker.ShuttingDown("fatal: " + err.Error())
+			cancel()
+		})
+	}
+	for _, loop := range []func(context.Context) error{
+		op.Run,
+		func(ctx context.Context) error { return checker.Watch(ctx, health.DefaultWatchdogPeriod) },
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := loop(runCtx); err != nil {
+				stop(err)
+			}
+		}()
+	}
+	go func() {
+		<-runCtx.Done()
+		checker.ShuttingDown("")
+	}()
+	serveErr := serveHTTP(runCtx, cfg, log, newAPIHandler(opts, reg), metricsHandler(reg))
+	cancel()
+	wg.Wait()
+	if fatal != nil {
+		return fatal
+	}
+	return serveErr
+}
+
+func tokenExpiry(t *attest.Token) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.ExpiresAt
+}
+
+// newAPIHandler builds the public API handler with its metrics on reg.
+func newAPIHandler(opts api.Options, reg *prometheus.Registry) http.Handler {
+	opts.Metrics = api.NewMetrics(reg)
+	return api.New(opts).Handler()
+}
