@@ -235,8 +235,8 @@ func (s *Settings) CheckOperatorKey(key string) error {
 	}
 	if got := m[2]; got != want {
 		return startupErr(E05, nil,
-			"the operator key in secret %q is a %s key (environment letter %s) but %s=%s needs a %s key (letter %s); store the %s operator key UID2 gave you in the secret",
-			s.SecretName, letterName(got), got, EnvEnvironment, s.Environment, letterName(want), want, s.Environment)
+			"the operator key in secret %q is %s key (environment letter %s) but %s=%s needs %s key (letter %s); store the %s operator key UID2 gave you in the secret",
+			s.SecretName, withArticle(letterName(got)), got, EnvEnvironment, s.Environment, withArticle(letterName(want)), want, s.Environment)
 	}
 	return nil
 }
@@ -251,4 +251,11 @@ func letterName(l string) string {
 		return "local"
 	}
 	return fmt.Sprintf("%q", l)
+}
+
+func withArticle(w string) string {
+	if w != "" && strings.ContainsRune("aeiou", rune(w[0])) {
+		return "an " + w
+	}
+	return "a " + w
 }

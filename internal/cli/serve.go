@@ -35,6 +35,7 @@ type serveFlags struct {
 	logLevel     string
 	printCreds   bool
 	shutdownWait time.Duration
+	azure        azureFlags
 	// Core mode convenience flags.
 	coreURL     string
 	optoutURL   string
@@ -72,6 +73,7 @@ EXIT CODES
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.printCreds, "print-credentials", true, "local mode on the embedded dataset: print the demo credentials at start-up")
 	fl.DurationVar(&f.shutdownWait, "shutdown-timeout", config.DefaultShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	f.azure.register(fl)
 	fl.StringVar(&f.coreURL, "core-url", "", "Core mode: base `URL` of UID2 Core; derives core_attest_url and every *_metadata_path")
 	fl.StringVar(&f.optoutURL, "optout-url", "", "Core mode: base `URL` of UID2 Opt-Out (default: the optout_url Core returns)")
 	fl.StringVar(&f.operatorKey, "operator-key", "", "Core mode: the operator `key` (default $UID2_OPERATOR_KEY, then core_api_token)")
@@ -138,6 +140,11 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	log, err := newLogger(s, f.logFormat, f.logLevel)
 	if err != nil {
 		return err
+	}
+	if az, err := useAzure(f.azure, os.LookupEnv); err != nil {
+		return err
+	} else if az {
+		return runAzureAKS(ctx, s, f, log, os.LookupEnv)
 	}
 	cfg, err := loadConfig(f, log)
 	if err != nil {

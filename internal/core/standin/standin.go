@@ -54,6 +54,8 @@ type Operator struct {
 	SiteID int32
 	// Type is "public" or "private" (Core's default is private).
 	Type string
+	// Protocol is "trusted" (when "") or ProtocolAzureCC (see AzureCC).
+	Protocol string
 }
 
 // Options configure a stand-in. The zero value of each optional field is
@@ -78,6 +80,9 @@ type Options struct {
 	CloudKeys []store.CloudEncryptionKey
 	Now       func() time.Time
 	Log       *slog.Logger
+	// AzureCC verifies operators with Protocol ProtocolAzureCC; nil
+	// rejects them with "protocol not found".
+	AzureCC *AzureCC
 }
 
 // Server is a running stand-in. Safe for concurrent use.
@@ -271,6 +276,15 @@ func (s *Server) handleAttest(w http.ResponseWriter, r *http.Request) {
 	if err != nil || len(spki) == 0 {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"status": "error", "message": "bad public_key"})
 		return
+	}
+	if op.Protocol == ProtocolAzureCC {
+		evidence, err := base64.StdEncoding.DecodeString(ar)
+		if err != nil || !s.checkAzureCC(w, r, evidence, spki) {
+			if err != nil {
+				writeJSON(w, http.StatusForbidden, map[string]string{"status": "BAD_FORMAT"})
+			}
+			return
+		}
 	}
 	exp := s.opt.Now().Add(s.opt.TokenLifetime)
 	if !s.opt.NoJitter {
