@@ -144,6 +144,9 @@ func (s *Server) routes() {
 		{"POST /v2/token/refresh", s.handleRefresh},
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
 		{"POST /v2/token/logout", s.handleLogout},
+		{"POST /v2/identity/map", s.v2(store.RoleMapper, s.handleIdentityMapV2)},
+		{"POST /v3/identity/map", s.v2(store.RoleMapper, s.handleIdentityMapV3)},
+		{"POST /v2/identity/buckets", s.v2(store.RoleMapper, s.handleBuckets)},
 		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest)},
 		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
 		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
@@ -152,6 +155,11 @@ func (s *Server) routes() {
 	}
 	if s.opt.CSTG {
 		s.mux.Handle("POST /v2/token/client-generate", s.adapt(s.handleCSTG))
+	}
+	if !s.opt.DisableOptoutStatus {
+		roles := store.RoleMapper | store.RoleSharer | store.RoleIDReader
+		const pattern = "POST /v2/optout/status"
+		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.v2(roles, s.handleOptoutStatus))))
 	}
 }
 
