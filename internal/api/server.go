@@ -154,7 +154,8 @@ func (s *Server) routes() {
 		s.mux.Handle(rt.pattern, s.opt.Metrics.instrument(rt.pattern, s.adapt(rt.handle)))
 	}
 	if s.opt.CSTG {
-		s.mux.Handle("POST /v2/token/client-generate", s.adapt(s.handleCSTG))
+		const pattern = "POST /v2/token/client-generate"
+		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.handleCSTG)))
 	}
 	if !s.opt.DisableOptoutStatus {
 		roles := store.RoleMapper | store.RoleSharer | store.RoleIDReader
