@@ -64,6 +64,16 @@ func useAzure(a azureFlags, lookup func(string) (string, bool)) (bool, error) {
 // failure is an *azure.StartupError: one "Exx: Name: …" line and exit
 // status 10+xx.
 func runAzureAKS(ctx context.Context, s streams, f serveFlags, log *slog.Logger, lookup func(string) (string, bool)) error {
+	err := azureStartup(ctx, s, f, log, lookup)
+	if err != nil && ctx.Err() != nil {
+		// SIGTERM during start-up is a normal stop, not an E-code.
+		log.Info("stopped before start-up finished", "during", err.Error())
+		return nil
+	}
+	return err
+}
+
+func azureStartup(ctx context.Context, s streams, f serveFlags, log *slog.Logger, lookup func(string) (string, bool)) error {
 	st, err := azure.Load(lookup)
 	if err != nil {
 		return err

@@ -203,6 +203,39 @@ func TestAzureAKS(t *testing.T) {
 		}
 	})
 
+	t.Run("SIGTERM while waiting for the sidecar exits 0", func(t *testing.T) {
+		cmd := exec.Command(bin, "--http-addr", azFreeAddr(t), "--metrics-addr", "", "--log-format", "text")
+		cmd.Env = w.env(map[string]string{"SKR_URL": "http://127.0.0.1:1"})
+		pr, pw := io.Pipe()
+		cmd.Stderr = pw
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait(); pw.Close() }()
+		// Wait for the first "waiting for the SKR sidecar" line, then stop.
+		buf := make([]byte, 64<<10)
+		var seen strings.Builder
+		for !strings.Contains(seen.String(), "waiting for the SKR sidecar") {
+			n, err := pr.Read(buf)
+			seen.Write(buf[:n])
+			if err != nil {
+				t.Fatalf("operator ended before waiting for the sidecar:\n%s", seen.String())
+			}
+		}
+		go io.Copy(io.Discard, pr)
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("after SIGTERM during start-up: %v; want exit 0", err)
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("no exit within 20 s of SIGTERM")
+		}
+	})
+
 	tests := []struct {
 		name  string
 		env   map[string]string
