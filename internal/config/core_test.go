@@ -1,0 +1,75 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
+)
+
+func TestDeriveCorePaths(t *testing.T) {
+	c := config.Default()
+	c.ClientSideTokenGenerate = false
+	c.SaltsMetadataPath = "https://salts.example/custom"
+	c.DeriveCorePaths("https://core.example/", "https://optout.example")
+	c.CoreAPIToken = "k"
+	for _, tc := range []struct{ got, want string }{
+		{c.CoreAttestURL, "https://core.example/attest"},
+		{c.ClientsMetadataPath, "https://core.example/clients/refresh"},
+		{c.KeysetsMetadataPath, "https://core.example/key/keyset/refresh"},
+		{c.KeysetKeysMetadataPath, "https://core.example/key/keyset-keys/refresh"},
+		{c.SaltsMetadataPath, "https://salts.example/custom"}, // set paths are kept
+		{c.SitesMetadataPath, "https://core.example/sites/refresh"},
+		{c.ClientSideKeypairsMetadataPath, "https://core.example/client_side_keypairs/refresh"},
+		{c.ServicesMetadataPath, "https://core.example/services/refresh"},
+		{c.ServiceLinksMetadataPath, "https://core.example/service_links/refresh"},
+		{c.CloudEncryptionKeysMetadataPath, "https://core.example/cloud_encryption_keys/retrieve"},
+		{c.RuntimeConfigMetadataPath, "https://core.example/operator/config"},
+		{c.OptoutMetadataPath, "https://optout.example/optout/refresh"},
+		{c.OptoutAPIURI, "https://optout.example/optout/replicate"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q; want %q", tc.got, tc.want)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	// Without an Opt-Out URL both resolve against Core's optout_url.
+	d := config.Default()
+	d.DeriveCorePaths("http://localhost:8088", "")
+	if d.OptoutMetadataPath != "/optout/refresh" || d.OptoutAPIURI != "/optout/replicate" {
+		t.Errorf("relative opt-out paths = %q %q", d.OptoutMetadataPath, d.OptoutAPIURI)
+	}
+}
+
+func TestValidateCoreMode(t *testing.T) {
+	base := func() config.Config {
+		c := config.Default()
+		c.ClientSideTokenGenerate = false
+		c.DeriveCorePaths("https://core.example", "")
+		c.CoreAPIToken = "k"
+		return c
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*config.Config)
+		field string
+	}{
+		{"no key", func(c *config.Config) { c.CoreAPIToken = "" }, "core_api_token"},
+		{"relative path", func(c *config.Config) { c.ClientsMetadataPath = "clients/metadata.json" }, "clients_metadata_path"},
+		{"cstg on a private operator", func(c *config.Config) { c.ClientSideTokenGenerate = true }, "client_side_token_generate"},
+		{"no instance prefix", func(c *config.Config) { c.UIDInstanceIDPrefix = "" }, "uid_instance_id_prefix"},
+	} {
+		c := base()
+		tc.edit(&c)
+		var ve *config.ValidationError
+		if err := c.Validate(); !errors.As(err, &ve) || ve.Field != tc.field {
+			t.Errorf("%s: Validate() = %v; want a %s error", tc.name, err, tc.field)
+		}
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), `"k"`) {
+			t.Errorf("%s: error echoes the operator key", tc.name)
+		}
+	}
+}
