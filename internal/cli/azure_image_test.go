@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,6 +32,23 @@ func TestDockerfile(t *testing.T) {
 	} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	// The build context must keep every directory holding Go code: some
+	// packages embed files (deploy/aks embeds operator.yaml).
+	ignore, err := os.ReadFile("../../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(ignore), "\n") {
+		pat := strings.Trim(strings.TrimSpace(line), "/")
+		if pat == "" || strings.HasPrefix(pat, "#") {
+			continue
+		}
+		goFiles, _ := filepath.Glob(filepath.Join("../..", pat, "*", "*.go"))
+		direct, _ := filepath.Glob(filepath.Join("../..", pat, "*.go"))
+		if len(goFiles)+len(direct) > 0 {
+			t.Errorf(".dockerignore excludes %q, which holds Go code", pat)
 		}
 	}
 	sh, err := os.ReadFile("../../scripts/build.sh")
