@@ -1,0 +1,171 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/attest"
+	"github.com/uid2-private-operator/uid2-operator/internal/core"
+	"github.com/uid2-private-operator/uid2-operator/internal/core/standin"
+	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+)
+
+// waitFor polls cond (bounded: 10 s) while background loops run.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRunLoopsUnderLoad runs every background loop with short intervals
+// while requests read the store (run with -race): a version bump is picked
+// up, tokens are renewed, and Run stops when ctx ends.
+func TestRunLoopsUnderLoad(t *testing.T) {
+	c := newCore(t, standin.Options{TokenLifetime: 5 * time.Minute, NoJitter: true}) // always inside the renewal window
+	cfg := c.config(false)
+	cfg.DefaultInterval = 5 * time.Millisecond
+	cfg.OptoutInterval = 5 * time.Millisecond
+	cfg.AttestCheck = 5 * time.Millisecond
+	o := startOperator(t, cfg)
+	var attests atomic.Int32
+	o.Client.OnAttest = func(*attest.Token) { attests.Add(1) }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx) }()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				snap := o.Store.Load()
+				if !snap.Complete() {
+					t.Error("incomplete snapshot published")
+					return
+				}
+				var h [32]byte
+				o.OptOuts.OptedOut(&h)
+			}
+		}()
+	}
+	c.bump(t, localdata.ClientsMetadata)
+	waitFor(t, "clients version 2", func() bool { return o.Sync.Loader.Version(store.PartClients) == 2 })
+	waitFor(t, "re-attestation", func() bool { return attests.Load() >= 2 })
+	c.standin.AddOptOuts(optout.Record{FLH: [32]byte{1}, AdIDLen: 32, Timestamp: 1})
+	waitFor(t, "opt-out delta", func() bool { return o.OptOuts.Len() == 1 })
+	close(stop)
+	wg.Wait()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v; want nil after cancel", err)
+	}
+}
+
+// TestAttestRetryableFailuresGiveUpAfter12h: non-200 answers other than
+// 401/403 are retryable until they have lasted 12 h (§1.8); a success resets.
+func TestAttestRetryableFailuresGiveUpAfter12h(t *testing.T) {
+	c := newCore(t, standin.Options{})
+	now := time.Now()
+	cfg := c.config(false)
+	cfg.Now = func() time.Time { return now }
+	o, _ := core.New(cfg)
+	ctx := context.Background()
+	c.standin.SetAttestStatus(http.StatusInternalServerError)
+	err := o.Client.Attest(ctx)
+	var ae *core.AttestError
+	if !errors.As(err, &ae) || ae.Status != 500 || core.IsFatal(err) {
+		t.Fatalf("first 500 = %v; want retryable *AttestError", err)
+	}
+	now = now.Add(11 * time.Hour)
+	if err := o.Client.Attest(ctx); core.IsFatal(err) {
+		t.Fatalf("500 after 11 h = %v; want retryable", err)
+	}
+	now = now.Add(2 * time.Hour)
+	if err := o.Client.Attest(ctx); !core.IsFatal(err) {
+		t.Fatalf("500 after 13 h = %v; want fatal", err)
+	}
+	c.standin.SetAttestStatus(0)
+	if err := o.Client.Attest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.standin.SetAttestStatus(http.StatusBadGateway)
+	if err := o.Client.Attest(ctx); core.IsFatal(err) {
+		t.Fatalf("502 right after a success = %v; want retryable (timer reset)", err)
+	}
+}
+
+// TestOptOutSyncFailuresAreLoud: a corrupt file, an unreachable listing and
+// a missing optout_url are errors that keep the previous index; none turns
+// into an empty opt-out set.
+func TestOptOutSyncFailuresAreLoud(t *testing.T) {
+	c := newCore(t, standin.Options{})
+	good := optout.AppendRecord(nil, &optout.Record{FLH: [32]byte{7}, AdIDLen: 32, Timestamp: 5})
+	var body atomic.Pointer[[]byte]
+	body.Store(&good)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /optout/refresh", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"version":1,"optout_logs":[{"type":"delta","location":"http://` + r.Host + `/optout/delta/2026-01-01/f.dat"},` +
+			`{"type":"delta","location":"http://` + r.Host + `/elsewhere/f.dat"}]}`))
+	})
+	mux.HandleFunc("GET /optout/delta/2026-01-01/f.dat", func(w http.ResponseWriter, _ *http.Request) { w.Write(*body.Load()) })
+	fake := httptest.NewServer(mux)
+	defer fake.Close()
+
+	cfg := c.config(false)
+	cfg.OptoutPath = fake.URL + "/optout/refresh"
+	o, _ := core.New(cfg)
+	ctx := context.Background()
+	if err := o.OptOutSync.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	flh := [32]byte{7}
+	if !o.OptOuts.OptedOut(&flh) || o.OptOuts.Len() != 1 {
+		t.Fatalf("after sync: opted out %v, len %d; want the one record (the file outside optout/ ignored)", o.OptOuts.OptedOut(&flh), o.OptOuts.Len())
+	}
+
+	// The same location with new, corrupt content is not re-downloaded
+	// (files are immutable); a new listing with a corrupt file fails.
+	o2, _ := core.New(cfg)
+	bad := good[:71]
+	body.Store(&bad)
+	if err := o2.OptOutSync.Sync(ctx); !errors.Is(err, optout.ErrFileSize) {
+		t.Fatalf("corrupt file: Sync = %v; want ErrFileSize", err)
+	}
+	if o2.OptOuts.Synced() {
+		t.Fatal("a failed first sync published an index")
+	}
+	fake.Close()
+	if err := o.OptOutSync.Sync(ctx); err == nil {
+		t.Fatal("Sync with Opt-Out down succeeded")
+	}
+	if !o.OptOuts.OptedOut(&flh) {
+		t.Fatal("failed sync dropped the previous index")
+	}
+
+	// No optout_url from Core and a relative path: ErrNoOptoutURL.
+	cfg.OptoutPath = "/optout/refresh"
+	o3, _ := core.New(cfg)
+	if err := o3.OptOutSync.Sync(ctx); !errors.Is(err, core.ErrNoOptoutURL) {
+		t.Fatalf("before attestation: Sync = %v; want ErrNoOptoutURL", err)
+	}
+}
