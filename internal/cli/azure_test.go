@@ -292,6 +292,9 @@ func TestAzureAKS(t *testing.T) {
 			if !strings.Contains(last, want) {
 				t.Errorf("last stderr line = %q; want it to contain %q", last, want)
 			}
+			if strings.HasPrefix(want, "E") && !strings.HasPrefix(last, want) {
+				t.Errorf("last stderr line = %q; want it to start with %q (one Exx line, no prefix)", last, want)
+			}
 			if strings.HasPrefix(want, "E") && !strings.Contains(last, azure.GuideURL) {
 				t.Errorf("last stderr line = %q; want the AKS guide link", last)
 			}

@@ -43,14 +43,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return ExitOK
 	}
+	var ce interface{ ExitCode() int }
+	if errors.As(err, &ce) {
+		// Coded start-up errors (Exx) are one self-contained line.
+		fmt.Fprintln(stderr, err)
+		return ce.ExitCode()
+	}
 	fmt.Fprintf(stderr, "uid2-operator: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {
 		return ExitUsage
-	}
-	var ce interface{ ExitCode() int }
-	if errors.As(err, &ce) {
-		return ce.ExitCode()
 	}
 	return ExitError
 }
