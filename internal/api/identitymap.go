@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"unsafe"
 
@@ -136,7 +137,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 		out = append(out, `{"identifier":`...)
 		out = appendJSONString(out, bytesString(in))
 		out = append(out, `,"advertising_id":"`...)
-		out = m.current.AppendBase64(out)
+		out = appendBase64UID(out, &m.current)
 		out = append(out, `","bucket_id":`...)
 		m.bucketID = m.set.AppendBucketID(m.bucketID[:0], m.entry.ID)
 		out = appendJSONString(out, bytesString(m.bucketID))
@@ -270,7 +271,7 @@ func (m *mapper) appendV3(dst []byte, kind identity.InputKind, in []byte) ([]byt
 		return append(dst, `"}`...), nil
 	}
 	dst = append(dst, `{"u":"`...)
-	dst = m.current.AppendBase64(dst)
+	dst = appendBase64UID(dst, &m.current)
 	dst = append(dst, `","p":`...)
 	if salts.PreviousApplies(m.entry, m.nowMs) {
 		prev, err := m.uid(kind.Type(), m.entry.PreviousSalt, m.entry.PreviousKey)
@@ -278,7 +279,7 @@ func (m *mapper) appendV3(dst []byte, kind identity.InputKind, in []byte) ([]byt
 			return dst, err
 		}
 		dst = append(dst, '"')
-		dst = prev.AppendBase64(dst)
+		dst = appendBase64UID(dst, &prev)
 		dst = append(dst, '"')
 	} else {
 		dst = append(dst, "null"...)
@@ -388,4 +389,41 @@ func (m *mapper) uid(typ identity.Type, salt string, km salts.KeyMaterial) (iden
 // do not retain it. b must not change while the string is in use.
 func bytesString(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// b64Pairs maps 12 bits to their two standard base64 characters, so a raw
+// UID encodes with two table loads per three bytes instead of four.
+var b64Pairs = func() (t [4096][2]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = [2]byte{alphabet[i>>6], alphabet[i&63]}
+	}
+	return t
+}()
+
+// appendBase64UID appends the padded standard base64 of a raw UID, as
+// base64.StdEncoding.AppendEncode does, about twice as fast.
+func appendBase64UID(dst []byte, u *identity.RawUID) []byte {
+	b := u.Bytes()
+	n0 := len(dst)
+	dst = slices.Grow(dst, (len(b)+2)/3*4)[:n0+(len(b)+2)/3*4]
+	out := dst[n0:]
+	n := len(b) / 3 * 3
+	j := 0
+	for i := 0; i < n; i += 3 {
+		v := uint(b[i])<<16 | uint(b[i+1])<<8 | uint(b[i+2])
+		hi, lo := b64Pairs[v>>12], b64Pairs[v&0xFFF]
+		out[j], out[j+1], out[j+2], out[j+3] = hi[0], hi[1], lo[0], lo[1]
+		j += 4
+	}
+	switch len(b) - n {
+	case 1:
+		hi := b64Pairs[uint(b[n])<<4]
+		out[j], out[j+1], out[j+2], out[j+3] = hi[0], hi[1], '=', '='
+	case 2:
+		v := uint(b[n])<<16 | uint(b[n+1])<<8
+		hi, lo := b64Pairs[v>>12], b64Pairs[v&0xFFF]
+		out[j], out[j+1], out[j+2], out[j+3] = hi[0], hi[1], lo[0], '='
+	}
+	return dst
 }
