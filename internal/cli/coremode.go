@@ -104,6 +104,8 @@ func runCoreMode(ctx context.Context, s streams, cfg config.Config, provider att
 		OptoutLastSync: op.OptOutSync.LastSync,
 		StaleLimit:     time.Duration(cfg.StoreRefreshStaleShutdownHour) * time.Hour,
 		SaltsLimit:     time.Duration(cfg.SaltsExpiredShutdownHours) * time.Hour,
+		// The reference's PodTerminationMonitor file.
+		TerminationFile: "/app/pod_terminating/pod_terminating",
 	}
 	scope := identity.ScopeUID2
 	if cfg.IdentityScope == "euid" {

@@ -52,13 +52,21 @@ func newServeCommand(s streams) *cobra.Command {
 Without a Core URL the operator runs in local mode on the embedded demo
 dataset (or --dataset DIR) and prints the demo credentials at start-up.
 
+With --core-url (or core_attest_url in --config) it runs in Core mode: it
+attests to UID2 Core with the operator key (--operator-key or
+UID2_OPERATOR_KEY), loads every store and the opt-out data, then serves and
+keeps them in sync.
+
 EXIT CODES
   0  stopped by SIGTERM/SIGINT after draining in-flight requests
-  1  start-up failed (bad config, dataset, no active keys, port in use)
+  1  start-up failed (bad config, dataset, no active keys, port in use), or
+     Core mode gave up: /attest answered 401/403 or failed for 12 h, stores
+     stale or salts expired past their shutdown hours
   2  bad flags`,
 		Example: `  uid2-operator
   uid2-operator serve --http-addr 127.0.0.1:8080 --metrics-addr 127.0.0.1:9080
-  uid2-operator serve --config operator-config.json`,
+  uid2-operator serve --config operator-config.json
+  UID2_OPERATOR_KEY=... uid2-operator serve --core-url http://localhost:8088`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), s, f)

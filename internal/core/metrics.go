@@ -17,6 +17,7 @@ type Metrics struct {
 	optoutLastSync   prometheus.Gauge
 	optoutFailures   prometheus.Counter
 	optoutFiles      prometheus.Gauge
+	optoutVersion    prometheus.Gauge
 }
 
 // NewMetrics registers the sync metrics on reg.
@@ -52,9 +53,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		optoutFiles: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "uid2_optout_files", Help: "Opt-out delta and partition files in the local cache.",
 		}),
+		optoutVersion: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "uid2_optout_data_timestamp_seconds",
+			Help: "Version of the last synced opt-out listing: the time of Opt-Out's newest file (epoch seconds); time() minus this is the opt-out lag.",
+		}),
 	}
 	reg.MustRegister(m.attestExpiry, m.storeVersion, m.storeLastSuccess, m.storeRefreshed, m.storeFailures,
-		m.storeConsecutive, m.optoutEntries, m.optoutLastSync, m.optoutFailures, m.optoutFiles)
+		m.storeConsecutive, m.optoutEntries, m.optoutLastSync, m.optoutFailures, m.optoutFiles, m.optoutVersion)
 	return m
 }
 
@@ -83,10 +88,11 @@ func (m *Metrics) storeFailed(store string) {
 	m.storeConsecutive.WithLabelValues(store).Inc()
 }
 
-func (m *Metrics) optoutOK(entries, files int, at float64) {
+func (m *Metrics) optoutOK(entries, files int, version int64, at float64) {
 	if m == nil {
 		return
 	}
+	m.optoutVersion.Set(float64(version))
 	m.optoutEntries.Set(float64(entries))
 	m.optoutFiles.Set(float64(files))
 	m.optoutLastSync.Set(at)

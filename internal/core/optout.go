@@ -192,7 +192,7 @@ func (s *OptOutSync) sync(ctx context.Context) error {
 	s.cache = next
 	s.lastSync = now
 	s.mu.Unlock()
-	s.Metrics.optoutOK(n, len(next), float64(now.UnixMilli())/1000)
+	s.Metrics.optoutOK(n, len(next), listing.Version, float64(now.UnixMilli())/1000)
 	return nil
 }
 

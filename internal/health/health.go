@@ -6,6 +6,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -40,7 +41,10 @@ type Checker struct {
 	StaleLimit time.Duration
 	// SaltsLimit is salts_expired_shutdown_hours (DefaultSaltsLimit when 0).
 	SaltsLimit time.Duration
-	Now        func() time.Time
+	// TerminationFile, when it exists, makes the checker unhealthy: the
+	// reference's PodTerminationMonitor (/app/pod_terminating/pod_terminating).
+	TerminationFile string
+	Now             func() time.Time
 
 	stopping     atomic.Pointer[string]
 	saltsExpired atomic.Int64 // unix ms when salts were first seen expired; 0 = not expired
@@ -81,6 +85,11 @@ func (c *Checker) Healthy() (bool, string) {
 	var reasons []string
 	if r := c.stopping.Load(); r != nil {
 		reasons = append(reasons, "server: "+*r)
+	}
+	if c.TerminationFile != "" {
+		if _, err := os.Stat(c.TerminationFile); err == nil {
+			reasons = append(reasons, "PodTerminationMonitor: pod is terminating")
+		}
 	}
 	now := c.now()
 	snap := c.Store.Load()

@@ -2,6 +2,7 @@ package health_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +43,17 @@ func TestHealthyReasons(t *testing.T) {
 	c.ShuttingDown("")
 	if _, reason = c.Healthy(); !strings.HasPrefix(reason, "server: shutting down") {
 		t.Errorf("after ShuttingDown: %q", reason)
+	}
+}
+
+func TestTerminationFile(t *testing.T) {
+	p := t.TempDir() + "/pod_terminating"
+	c := &health.Checker{Store: store.New(nil), TerminationFile: p}
+	if _, reason := c.Healthy(); strings.Contains(reason, "PodTerminationMonitor") {
+		t.Fatalf("reason %q before the file exists", reason)
+	}
+	os.WriteFile(p, nil, 0o644)
+	if ok, reason := c.Healthy(); ok || !strings.Contains(reason, "PodTerminationMonitor: pod is terminating") {
+		t.Fatalf("Healthy() = %v %q; want the termination reason", ok, reason)
 	}
 }
