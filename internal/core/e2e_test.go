@@ -284,9 +284,16 @@ func TestLogoutReplicatesToEveryOperator(t *testing.T) {
 
 	h, _ := identity.EmailHash("leaver@example.com")
 	flh := identity.FirstLevelHash(h, o1.Store.Load().Salts.FirstLevel())
-	svc := &optout.Service{Store: o1.OptOuts, Replicator: o1.Replicator}
-	if err := svc.Logout(ctx, optout.Logout{FLH: flh, AdvertisingID: make([]byte, 33)}); err != nil {
-		t.Fatalf("Logout: %v", err)
+	// POST /v2/token/logout on operator 1, as a client with the OPTOUT role.
+	api1 := serveAPI(t, o1, nil)
+	oc := creds(t).Optout
+	cl := &client.Client{BaseURL: api1.URL, APIKey: oc.APIKey, Secret: oc.Secret}
+	b, err := cl.Do(ctx, "/v2/token/logout", []byte(`{"email":"leaver@example.com"}`))
+	if err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	if r, _ := client.ParseResponse(b); r.Status != "success" {
+		t.Fatalf("logout status = %q; want success", r.Status)
 	}
 	if !o1.OptOuts.OptedOut(&flh) {
 		t.Fatal("logging-out operator does not apply the logout at once")
