@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"testing"
+	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
@@ -49,4 +50,48 @@ func BenchmarkAppendBase64UID(b *testing.B) {
 			buf = u.AppendBase64(buf[:0])
 		}
 	})
+}
+
+func TestParseLocalDateTimeMillis(t *testing.T) {
+	ms := func(y int, mo time.Month, d, h, mi, s, ns int) int64 {
+		return time.Date(y, mo, d, h, mi, s, ns, time.UTC).UnixMilli()
+	}
+	for _, tc := range []struct {
+		in       string
+		want     int64
+		ok, over bool
+	}{
+		{"2024-01-01T00:00", ms(2024, 1, 1, 0, 0, 0, 0), true, false},
+		{"2024-01-01t12:34:56", ms(2024, 1, 1, 12, 34, 56, 0), true, false},
+		{"2024-02-29T23:59:59.9999999", ms(2024, 2, 29, 23, 59, 59, 999_999_900), true, false},
+		{"2024-06-30T10:00:00.", ms(2024, 6, 30, 10, 0, 0, 0), true, false},
+		{"2024-06-30T10:00:00.123456789", ms(2024, 6, 30, 10, 0, 0, 123_456_789), true, false},
+		{"1969-12-31T23:59:59.999", -1, true, false},
+		{"1969-12-31T23:59:59.0005", -1000, true, false},
+		{"+10000-01-01T00:00", ms(10000, 1, 1, 0, 0, 0, 0), true, false},
+		{"-0001-12-31T00:00", ms(-1, 12, 31, 0, 0, 0, 0), true, false},
+		{"+999999999-12-31T23:59:59", 0, true, true},
+		{"-999999999-01-01T00:00", 0, true, true},
+		{"+1000000000-01-01T00:00", 0, false, false},
+		{"10000-01-01T00:00", 0, false, false},
+		{"+2024-01-01T00:00", 0, false, false},
+		{"-0000-01-01T00:00", 0, false, false},
+		{"2023-02-29T00:00", 0, false, false},
+		{"2024-13-01T00:00", 0, false, false},
+		{"2024-00-01T00:00", 0, false, false},
+		{"2024-01-01T24:00", 0, false, false},
+		{"2024-01-01T23:60", 0, false, false},
+		{"2024-01-01T23:59:60", 0, false, false},
+		{"2024-01-01T00:00Z", 0, false, false},
+		{"2024-01-01T00:00:00.1234567890", 0, false, false},
+		{"2024-01-01 00:00", 0, false, false},
+		{"2024-01-01T0:00", 0, false, false},
+		{"2024-01-01", 0, false, false},
+		{"", 0, false, false},
+	} {
+		got, ok, over := parseLocalDateTimeMillis([]byte(tc.in))
+		if ok != tc.ok || over != tc.over || (ok && !over && got != tc.want) {
+			t.Errorf("parseLocalDateTimeMillis(%q) = %d, %v, %v; want %d, %v, %v", tc.in, got, ok, over, tc.want, tc.ok, tc.over)
+		}
+	}
 }
