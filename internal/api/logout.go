@@ -53,7 +53,7 @@ func (s *Server) logout(r *http.Request, req *v2Request) ([]byte, error) {
 	if s.opt.Logouts == nil {
 		return nil, plainError(http.StatusInternalServerError, errNoLogouts)
 	}
-	l := optout.Logout{FLH: flh, AdvertisingID: raw.Bytes(), TraceID: r.Header.Get("X-Amzn-Trace-Id")}
+	l := optout.Logout{FLH: flh, AdvertisingID: raw.Bytes(), TraceID: r.Header.Get("UID-Trace-Id")}
 	// Optional audit fields, forwarded as given (camelCase clientIp).
 	if v := fields["email"]; present(v) {
 		l.Email = stringValue(v)

@@ -19,6 +19,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/health"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
@@ -182,9 +183,12 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	optouts.Replace(optout.NewIndex(nil))
 	reg := newRegistry()
 	opts := apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log)
-	opts.Metrics = api.NewMetrics(reg)
-	srv := api.New(opts)
-	return serveHTTP(ctx, cfg, log, srv.Handler(), metricsHandler(reg))
+	checker := &health.Checker{Store: st}
+	opts.Health = checker
+	// Readiness goes false before the drain starts, so load balancers stop
+	// sending new requests.
+	go func() { <-ctx.Done(); checker.ShuttingDown("") }()
+	return serveHTTP(ctx, cfg, log, newAPIHandler(opts, reg), metricsHandler(reg))
 }
 
 // apiOptions maps the configuration onto the API server's options.
