@@ -45,7 +45,7 @@ func (s *Server) handleBuckets(req *v2Request) ([]byte, error) {
 	// getString stringifies non-strings, which then never parse as a date.
 	text := since.Raw
 	if since.Kind == jsonscan.String {
-		text = jsonscan.Unquote(nil, since.Raw)
+		text = since.Content(nil)
 	}
 	sinceMs, ok, overflow := parseLocalDateTimeMillis(text)
 	if !ok {

@@ -339,7 +339,7 @@ func (m *mapper) input(v jsonscan.Value) []byte {
 	if v.Kind != jsonscan.String {
 		return v.Raw
 	}
-	return jsonscan.Unquote(m.scratch[:0], v.Raw)
+	return v.Content(m.scratch[:0])
 }
 
 // mapOne normalizes and maps one input of the given kind (§2.14, §2.15 with

@@ -58,7 +58,7 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 		}
 		id := v.Raw // other values are looked up by their JSON text
 		if v.Kind == jsonscan.String {
-			id = jsonscan.Unquote(scratch[:0], v.Raw)
+			id = v.Content(scratch[:0])
 		}
 		ts, found := s.opt.OptOuts.AdvertisingIDTimestamp(bytesString(id))
 		if !found {

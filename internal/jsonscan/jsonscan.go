@@ -7,6 +7,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -38,6 +39,18 @@ const (
 type Value struct {
 	Kind Kind
 	Raw  []byte
+	// Plain is set for a string with no escapes and only ASCII bytes: its
+	// content is Raw without the quotes, and Unquote is not needed.
+	Plain bool
+}
+
+// Content returns a string's decoded content: Raw without the quotes when
+// Plain, else Unquote(dst, Raw).
+func (v Value) Content(dst []byte) []byte {
+	if v.Plain {
+		return v.Raw[1 : len(v.Raw)-1]
+	}
+	return Unquote(dst, v.Raw)
 }
 
 // Members calls fn for every member of the JSON object b, in input order,
@@ -66,22 +79,25 @@ func Members(b []byte, fn func(key []byte, v Value) bool) error {
 		if i >= len(b) || b[i] != '"' {
 			return ErrSyntax
 		}
-		kend, ok := skipString(b, i)
+		kend, plain, ok := skipString(b, i)
 		if !ok {
 			return ErrSyntax
 		}
-		key := Unquote(keyBuf[:0], b[i:kend])
+		key := b[i+1 : kend-1]
+		if !plain {
+			key = Unquote(keyBuf[:0], b[i:kend])
+		}
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return ErrSyntax
 		}
 		i = skipSpace(b, i+1)
 		vstart := i
-		kind, vend, ok := skipValue(b, i, 2)
+		kind, vend, plain, ok := skipValue(b, i, 2)
 		if !ok {
 			return ErrSyntax
 		}
-		if !stopped && !fn(key, Value{Kind: kind, Raw: b[vstart:vend]}) {
+		if !stopped && !fn(key, Value{Kind: kind, Raw: b[vstart:vend], Plain: plain}) {
 			stopped = true
 		}
 		i = skipSpace(b, vend)
@@ -133,12 +149,12 @@ func (it *Iter) Next() (Value, bool) {
 	if i >= len(b) {
 		return Value{}, false
 	}
-	kind, end, ok := skipValue(b, i, 3)
+	kind, end, plain, ok := skipValue(b, i, 3)
 	if !ok {
 		it.err, it.i = true, len(b)
 		return Value{}, false
 	}
-	v := Value{Kind: kind, Raw: b[i:end]}
+	v := Value{Kind: kind, Raw: b[i:end], Plain: plain}
 	j := skipSpace(b, end)
 	switch {
 	case j < len(b) && b[j] == ',':
@@ -283,75 +299,106 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipValue validates the value starting at b[i] (no leading space) and
-// returns its kind and end offset.
-func skipValue(b []byte, i, depth int) (Kind, int, bool) {
+// returns its kind, end offset and, for strings, whether it is plain.
+func skipValue(b []byte, i, depth int) (Kind, int, bool, bool) {
 	if i >= len(b) {
-		return Invalid, i, false
+		return Invalid, i, false, false
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, ok := skipString(b, i)
-		return String, end, ok
+		end, plain, ok := skipString(b, i)
+		return String, end, plain, ok
 	case c == '[':
 		end, ok := skipArray(b, i, depth)
-		return Array, end, ok
+		return Array, end, false, ok
 	case c == '{':
 		end, ok := skipObject(b, i, depth)
-		return Object, end, ok
+		return Object, end, false, ok
 	case c == 't':
-		return Bool, i + 4, hasPrefix(b[i:], "true")
+		return Bool, i + 4, false, hasPrefix(b[i:], "true")
 	case c == 'f':
-		return Bool, i + 5, hasPrefix(b[i:], "false")
+		return Bool, i + 5, false, hasPrefix(b[i:], "false")
 	case c == 'n':
-		return Null, i + 4, hasPrefix(b[i:], "null")
+		return Null, i + 4, false, hasPrefix(b[i:], "null")
 	case c == '-' || '0' <= c && c <= '9':
 		end, ok := skipNumber(b, i)
-		return Number, end, ok
+		return Number, end, false, ok
 	}
-	return Invalid, i, false
+	return Invalid, i, false, false
 }
 
 func hasPrefix(b []byte, lit string) bool {
 	return len(b) >= len(lit) && string(b[:len(lit)]) == lit
 }
 
+// Word-at-a-time constants: a byte 0x01 and 0x80 in every lane.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// stopsString reports whether the 8 bytes of x hold a '"', a '\\' or a
+// control character: the bytes that end the fast scan of a string. (The
+// classic has-zero-byte and has-less-than tests are exact as booleans.)
+func stopsString(x uint64) bool {
+	q := x ^ (lanes01 * '"')
+	e := x ^ (lanes01 * '\\')
+	return ((q-lanes01)&^q|(e-lanes01)&^e|(x-lanes01*0x20)&^x)&lanes80 != 0
+}
+
 // skipString validates the string starting at the quote b[i] and returns the
-// offset after its closing quote. Any byte >= 0x20 is allowed inside, as in
-// encoding/json; invalid UTF-8 is replaced only when decoding.
-func skipString(b []byte, i int) (int, bool) {
+// offset after its closing quote, and whether the string is plain (no
+// escapes, ASCII only). Any byte >= 0x20 is allowed inside, as in
+// encoding/json; invalid UTF-8 is replaced only when decoding. Eight bytes
+// are checked at a time until one of them needs a closer look.
+func skipString(b []byte, i int) (end int, plain, ok bool) {
 	i++
+	var high uint64
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if stopsString(x) {
+			break
+		}
+		high |= x
+		i += 8
+	}
+	plain = high&lanes80 == 0
 	for i < len(b) {
 		c := b[i]
 		switch {
 		case c == '"':
-			return i + 1, true
+			return i + 1, plain, true
 		case c == '\\':
+			plain = false
 			if i+1 >= len(b) {
-				return i, false
+				return i, false, false
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(b) {
-					return i, false
+					return i, false, false
 				}
 				for _, h := range b[i+2 : i+6] {
 					if hexVal[h] == 0xFF {
-						return i, false
+						return i, false, false
 					}
 				}
 				i += 6
 			default:
-				return i, false
+				return i, false, false
 			}
 		case c < 0x20:
-			return i, false
+			return i, false, false
 		default:
+			if c >= utf8.RuneSelf {
+				plain = false
+			}
 			i++
 		}
 	}
-	return i, false
+	return i, false, false
 }
 
 // skipNumber validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
@@ -404,7 +451,7 @@ func skipArray(b []byte, i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		_, end, ok := skipValue(b, i, depth+1)
+		_, end, _, ok := skipValue(b, i, depth+1)
 		if !ok {
 			return end, false
 		}
@@ -435,7 +482,7 @@ func skipObject(b []byte, i, depth int) (int, bool) {
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		end, ok := skipString(b, i)
+		end, _, ok := skipString(b, i)
 		if !ok {
 			return end, false
 		}
@@ -443,7 +490,7 @@ func skipObject(b []byte, i, depth int) (int, bool) {
 		if i >= len(b) || b[i] != ':' {
 			return i, false
 		}
-		_, end, ok = skipValue(b, skipSpace(b, i+1), depth+1)
+		_, end, _, ok = skipValue(b, skipSpace(b, i+1), depth+1)
 		if !ok {
 			return end, false
 		}

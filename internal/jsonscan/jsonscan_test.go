@@ -3,6 +3,7 @@ package jsonscan_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -182,6 +183,13 @@ func FuzzMembers(f *testing.F) {
 			if got := jsonscan.Unquote(nil, v.Raw); string(got) != want {
 				t.Fatalf("Unquote(%q) = %q; want %q", v.Raw, got, want)
 			}
+			if got := v.Content(nil); string(got) != want {
+				t.Fatalf("Content(%q) (plain %v) = %q; want %q", v.Raw, v.Plain, got, want)
+			}
+			plain := !bytes.ContainsAny(v.Raw, "\\") && !bytes.ContainsFunc(v.Raw, func(r rune) bool { return r >= 0x80 })
+			if v.Plain != plain {
+				t.Fatalf("%q: Plain = %v; want %v", v.Raw, v.Plain, plain)
+			}
 		}
 	})
 }
@@ -199,5 +207,100 @@ func FuzzElements(f *testing.F) {
 			}
 		}
 		_ = it.Err()
+	})
+}
+
+// TestPlainLongStrings crosses the 8-byte fast path with every stop byte at
+// every offset.
+func TestPlainLongStrings(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		for _, stop := range []string{`\"`, `\\`, `\u00e9`, "\u00e9", "é"} {
+			for at := 0; at <= n; at++ {
+				s := strings.Repeat("a", at) + stop + strings.Repeat("b", n-at)
+				in := []byte(`{"k":["` + s + `"]}`)
+				var want map[string][]string
+				if err := json.Unmarshal(in, &want); err != nil {
+					t.Fatal(err)
+				}
+				var got []byte
+				var plain bool
+				err := jsonscan.Members(in, func(_ []byte, v jsonscan.Value) bool {
+					it := jsonscan.Elements(v.Raw)
+					e, _ := it.Next()
+					got, plain = e.Content(nil), e.Plain
+					return true
+				})
+				if err != nil || string(got) != want["k"][0] || plain {
+					t.Fatalf("%q: got %q plain=%v err=%v; want %q not plain", in, got, plain, err, want["k"][0])
+				}
+			}
+		}
+		in := []byte(`{"k":["` + strings.Repeat("x", n) + `"]}`)
+		err := jsonscan.Members(in, func(_ []byte, v jsonscan.Value) bool {
+			it := jsonscan.Elements(v.Raw)
+			if e, _ := it.Next(); !e.Plain || len(e.Content(nil)) != n {
+				t.Fatalf("%q: not plain", in)
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A control character is rejected wherever it falls.
+	for at := 0; at < 20; at++ {
+		in := []byte(`{"k":"` + strings.Repeat("a", at) + "\x1f" + strings.Repeat("a", 20-at) + `"}`)
+		if err := jsonscan.Members(in, func([]byte, jsonscan.Value) bool { return true }); err == nil {
+			t.Fatalf("%q accepted", in)
+		}
+	}
+}
+
+func BenchmarkScan(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"email":[`)
+	for i := range 5000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"User.%d+tag@Example%d.com"`, i, i%97)
+	}
+	sb.WriteString(`]}`)
+	in := []byte(sb.String())
+	b.Run("jsonscan", func(b *testing.B) {
+		b.SetBytes(int64(len(in)))
+		b.ReportAllocs()
+		scratch := make([]byte, 0, 256)
+		for b.Loop() {
+			n := 0
+			jsonscan.Members(in, func(_ []byte, v jsonscan.Value) bool {
+				for it := jsonscan.Elements(v.Raw); ; {
+					e, ok := it.Next()
+					if !ok {
+						break
+					}
+					n += len(e.Content(scratch[:0]))
+				}
+				return true
+			})
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(in)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var req struct {
+				Email []string `json:"email"`
+			}
+			if err := json.Unmarshal(in, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Valid", func(b *testing.B) {
+		b.SetBytes(int64(len(in)))
+		for b.Loop() {
+			json.Valid(in)
+		}
 	})
 }
