@@ -89,10 +89,10 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	if !seen {
 		return nil, s.exactlyOneMissing()
 	}
-	if chosen == 0 {
-		return success([]byte(`{"mapped":[]}`)), nil
+	var arr []byte
+	if chosen != 0 {
+		arr = vals[chosen-1].Raw
 	}
-	arr := vals[chosen-1].Raw
 	for it := jsonscan.Elements(arr); ; {
 		v, ok := it.Next()
 		if !ok {
@@ -104,6 +104,9 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	}
 	if err := serviceLinkOK(req.client); err != nil {
 		return nil, err
+	}
+	if chosen == 0 {
+		return success([]byte(`{"mapped":[]}`)), nil
 	}
 
 	m := s.newMapper(req)

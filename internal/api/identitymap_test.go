@@ -227,6 +227,9 @@ func TestIdentityMapServiceLink(t *testing.T) {
 	callErr(t, f, f.creds.Mapper, "/v2/identity/map", `{"email":["a@b.com"]}`, 401, invalidLink)
 	callErr(t, f, f.creds.Mapper, "/v2/identity/map", `{"email":["a@b.com"],"link_id":"x"}`, 401, invalidLink)
 	callErr(t, f, f.creds.Mapper, "/v3/identity/map", `{"email":["a@b.com"]}`, 401, invalidLink)
+	// Empty input passes parsing, so the link check still answers.
+	callErr(t, f, f.creds.Mapper, "/v2/identity/map", `{"email":[]}`, 401, invalidLink)
+	callErr(t, f, f.creds.Mapper, "/v3/identity/map", `{"email":null}`, 401, invalidLink)
 	// Input errors come first.
 	callErr(t, f, f.creds.Mapper, "/v2/identity/map", `{"email":"a"}`, 400, `{"message":"email must be an array","status":"client_error"}`)
 	callErr(t, f, f.creds.Mapper, "/v3/identity/map", `{"email":["a"],"link_id":"x"}`, 400, `{"message":"Incorrect request format","status":"client_error"}`)
