@@ -209,7 +209,7 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 	}
 
 	m := s.newMapper(req)
-	out := make([]byte, 0, 4*len(req.payload)+256)
+	out := s.bufs.get(4*len(req.payload) + 256)
 	out = append(out, `{"body":{`...)
 	for i, kind := range v3Order {
 		if i > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 )
 
 // inputField is one request key naming an identity input.
@@ -79,6 +80,5 @@ func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind
 
 // isJSONObject reports whether b is valid JSON whose value is an object.
 func isJSONObject(b []byte) bool {
-	t := bytes.TrimSpace(b)
-	return len(t) > 0 && t[0] == '{' && json.Valid(t)
+	return jsonscan.ValidObject(b)
 }

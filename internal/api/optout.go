@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/binary"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
 
@@ -37,6 +38,9 @@ var testIdentities = [...]testIdentity{
 type testFLHs struct {
 	salt string
 	flh  [len(testIdentities)][32]byte
+	// head holds the first 8 bytes of each hash, so a lookup usually
+	// settles on one word compare per test identity.
+	head [len(testIdentities)]uint64
 }
 
 func (s *Server) testHashes(firstLevelSalt string) *testFLHs {
@@ -52,6 +56,7 @@ func (s *Server) testHashes(firstLevelSalt string) *testFLHs {
 			h, _ = identity.EmailHash(t.dii)
 		}
 		c.flh[i] = identity.FirstLevelHash(h, firstLevelSalt)
+		c.head[i] = binary.LittleEndian.Uint64(c.flh[i][:8])
 	}
 	s.testFLH.Store(c)
 	return c
@@ -62,24 +67,29 @@ func (s *Server) testHashes(firstLevelSalt string) *testFLHs {
 // hashes, then the opt-out data.
 func (s *Server) optedOut(typ identity.Type, flh *[32]byte, firstLevelSalt string, flavour optoutFlavour) bool {
 	th := s.testHashes(firstLevelSalt)
+	head := binary.LittleEndian.Uint64(flh[:8])
 	for i := range testIdentities {
-		if testIdentities[i].typ == typ && th.flh[i] == *flh {
+		if th.head[i] == head && testIdentities[i].typ == typ && th.flh[i] == *flh {
 			if flavour == forRefresh {
 				return testIdentities[i].onRefresh
 			}
 			return testIdentities[i].onGen
 		}
 	}
-	allZero, allFF := true, true
-	for _, c := range flh {
-		allZero = allZero && c == 0
-		allFF = allFF && c == 0xFF
-	}
-	switch {
-	case allZero:
-		return true
-	case allFF:
-		return false
+	// The all-zero hash is always opted out and the all-0xFF hash never
+	// (§2.15); only hashes starting with such a word can be either.
+	if head == 0 || head == ^uint64(0) {
+		allZero, allFF := true, true
+		for _, c := range flh {
+			allZero = allZero && c == 0
+			allFF = allFF && c == 0xFF
+		}
+		switch {
+		case allZero:
+			return true
+		case allFF:
+			return false
+		}
 	}
 	return s.opt.OptOuts != nil && s.opt.OptOuts.OptedOut(flh)
 }

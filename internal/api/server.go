@@ -97,6 +97,7 @@ type Server struct {
 	rand   io.Reader
 	mux    *http.ServeMux
 	inputs []inputField
+	bufs   bufPool
 	// testFLH caches the test identities' first-level hashes (optout.go).
 	testFLH atomic.Pointer[testFLHs]
 }

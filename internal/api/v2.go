@@ -53,6 +53,7 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 				return err
 			}
 			writeJSON(w, http.StatusOK, resp)
+			s.bufs.put(resp)
 			return nil
 		}
 		mode := envelope.ModeFor(r.Header.Get("Content-Type"))
@@ -68,14 +69,20 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 		if err != nil {
 			return err
 		}
-		sealed, err := envelope.AppendSealWith(make([]byte, 0, len(resp)+64), client.Cipher, req.Nonce, resp, now, s.rand)
+		sealed, err := envelope.AppendSealWith(s.bufs.get(len(resp)+64), client.Cipher, req.Nonce, resp, now, s.rand)
+		s.bufs.put(resp)
 		if err != nil {
 			return plainError(http.StatusInternalServerError, err)
 		}
-		out := envelope.AppendBody(nil, req.Mode, sealed)
+		out := sealed
+		if req.Mode != envelope.ModeBinary {
+			out = envelope.AppendBody(s.bufs.get(len(sealed)*4/3+4), req.Mode, sealed)
+			s.bufs.put(sealed)
+		}
 		w.Header().Set("Content-Type", req.Mode.ContentType())
 		w.WriteHeader(http.StatusOK)
 		w.Write(out)
+		s.bufs.put(out)
 		return nil
 	}
 }

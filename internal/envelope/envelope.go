@@ -13,11 +13,11 @@ package envelope
 import (
 	"crypto/cipher"
 	"encoding/binary"
-	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 )
 
 // Mode is the transport encoding of an envelope on the wire (§1.4, §1.5.1).
@@ -269,7 +269,7 @@ func isJSONObject(b []byte) bool {
 		case ' ', '\t', '\n', '\r':
 			continue
 		case '{':
-			return json.Valid(b)
+			return jsonscan.ValidObject(b)
 		}
 		return false
 	}

@@ -304,3 +304,15 @@ func BenchmarkScan(b *testing.B) {
 		}
 	})
 }
+
+func FuzzValidObject(f *testing.F) {
+	for _, s := range []string{`{}`, ` {"a":[1,{"b":null}]} `, `{"a":}`, `[]`, `{"a":"\ud800"}`, `{"a":1}x`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := json.Valid(b) && bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("{"))
+		if got := jsonscan.ValidObject(b); got != want {
+			t.Fatalf("ValidObject(%q) = %v; want %v", b, got, want)
+		}
+	})
+}
