@@ -1,0 +1,112 @@
+package archtest
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/uid2-private-operator/uid2-operator/"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []pkg
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		p.ImportPath = strings.TrimPrefix(p.ImportPath, module)
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// leaf packages implement wire formats and crypto; they import no other
+// package of ours except the few listed.
+var leafAllowed = map[string][]string{
+	"internal/aesgcm":   nil,
+	"internal/hashids":  nil,
+	"internal/jsonscan": nil,
+	"internal/tcf":      nil,
+	"internal/identity": nil,
+	"internal/envelope": {"internal/identity", "internal/jsonscan"},
+	"internal/token":    {"internal/identity", "internal/aesgcm"},
+	"internal/salts":    {"internal/hashids"},
+	"internal/optout":   nil,
+	"internal/config":   nil,
+}
+
+// rules: an import (prefix) and the packages (prefixes) that may use it.
+var rules = []struct {
+	imp     string
+	allowed []string
+}{
+	{"github.com/spf13/cobra", []string{"internal/cli"}},
+	{"github.com/Azure/azure-sdk-for-go", []string{"internal/azure"}},
+	{"k8s.io/", []string{"internal/aks"}},
+	{"sigs.k8s.io/", []string{"internal/aks"}},
+	{"helm.sh/", nil}, // tests only
+	{"net/http", []string{"internal/api", "internal/core", "internal/health", "internal/client", "internal/cli",
+		"internal/azure", "internal/aks"}},
+	{module + "internal/cli", []string{"cmd/uid2-operator"}}, // only main uses the wiring
+	{module + "internal/api", []string{"internal/cli"}},
+}
+
+func TestDependencyDirection(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if allowed, ok := leafAllowed[p.ImportPath]; ok {
+			for _, imp := range p.Imports {
+				if !strings.HasPrefix(imp, module) {
+					continue
+				}
+				rel := strings.TrimPrefix(imp, module)
+				if !contains(allowed, rel) {
+					t.Errorf("%s imports %s; leaf packages may import only %v", p.ImportPath, rel, allowed)
+				}
+			}
+		}
+		for _, imp := range p.Imports {
+			for _, r := range rules {
+				matches := imp == r.imp || strings.HasPrefix(imp, r.imp+"/") ||
+					(strings.HasSuffix(r.imp, "/") && strings.HasPrefix(imp, r.imp))
+				if !matches {
+					continue
+				}
+				if !hasPrefix(p.ImportPath, r.allowed) {
+					t.Errorf("%s imports %s; only %v may", p.ImportPath, imp, r.allowed)
+				}
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefix reports whether path is one of prefixes or below one of them.
+func hasPrefix(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
