@@ -152,6 +152,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 		out = append(out, unmapped...)
 		out = append(out, ']')
 	}
+	s.opt.Metrics.IdentitiesMapped("/v2/identity/map", m.mapped, m.optedOut, m.invalid)
 	return append(out, `},"status":"success"}`...), nil
 }
 
@@ -242,6 +243,7 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 		}
 		out = append(out, ']')
 	}
+	s.opt.Metrics.IdentitiesMapped("/v3/identity/map", m.mapped, m.optedOut, m.invalid)
 	return append(out, `},"status":"success"}`...), nil
 }
 
@@ -322,6 +324,9 @@ type mapper struct {
 	bucketID []byte
 	// v4 caches the last prepared v4 key: buckets share a handful of keys.
 	v4 *identity.V4Key
+
+	// Result counts for the identity-map metrics.
+	mapped, optedOut, invalid int
 }
 
 func (s *Server) newMapper(req *v2Request) *mapper {
@@ -351,13 +356,16 @@ func (m *mapper) input(v jsonscan.Value) []byte {
 func (m *mapper) mapOne(kind identity.InputKind, in []byte) (reason string, err error) {
 	h, ok := identity.Parse(kind, bytesString(in))
 	if !ok {
+		m.invalid++
 		return reasonInvalid, nil
 	}
 	m.flh = identity.FirstLevelHash(h, m.flSalt)
 	typ := kind.Type()
 	if m.s.optedOut(typ, &m.flh, m.flSalt, forGenerate) {
+		m.optedOut++
 		return reasonOptout, nil
 	}
+	m.mapped++
 	m.entry = m.table.Entry(identity.BucketIndex(&m.flh, m.table.Len()))
 	m.current, err = m.uid(typ, m.entry.CurrentSalt, m.entry.CurrentKey)
 	return "", err
