@@ -82,3 +82,36 @@ func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind
 func isJSONObject(b []byte) bool {
 	return jsonscan.ValidObject(b)
 }
+
+// identityRequest is a request that names exactly one identity input.
+type identityRequest struct {
+	fields map[string]json.RawMessage
+	kind   identity.InputKind
+	hash   identity.Hash
+}
+
+// Steps of parseIdentityRequest that can fail, for callers (logout) that
+// answer some of them differently.
+var (
+	errPayloadJSON  = clientError(msgPayloadNotJSON)
+	errBadIdentifier = clientError(msgInvalidIdentifier)
+)
+
+// parseIdentityRequest decodes a generate/validate/logout payload, selects
+// its one identity input and validates it (§2.1 steps 1–2). Errors are
+// errPayloadJSON, the selection error of selectInput, or errBadIdentifier.
+func (s *Server) parseIdentityRequest(payload []byte) (identityRequest, error) {
+	fields, ok := decodeObject(payload)
+	if !ok {
+		return identityRequest{}, errPayloadJSON
+	}
+	kind, value, err := s.selectInput(fields)
+	if err != nil {
+		return identityRequest{}, err
+	}
+	h, ok := identity.Parse(kind, value)
+	if !ok {
+		return identityRequest{}, errBadIdentifier
+	}
+	return identityRequest{fields: fields, kind: kind, hash: h}, nil
+}

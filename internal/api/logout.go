@@ -33,18 +33,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) logout(r *http.Request, req *v2Request) ([]byte, error) {
 	invalid := &Error{HTTP: http.StatusBadRequest, Status: statusInvalidToken, Message: msgLogoutInvalid}
-	fields, ok := decodeObject(req.payload)
-	if !ok {
-		return nil, clientError(msgPayloadNotJSON)
-	}
-	kind, value, err := s.selectInput(fields)
-	if err != nil {
+	in, err := s.parseIdentityRequest(req.payload)
+	if err == errPayloadJSON {
+		return nil, err
+	} else if err != nil {
 		return nil, invalid
 	}
-	ih, ok := identity.Parse(kind, value)
-	if !ok {
-		return nil, invalid
-	}
+	fields, kind, ih := in.fields, in.kind, in.hash
 	flh := identity.FirstLevelHash(ih, req.snap.Salts.FirstLevel())
 	raw, err := s.rawUID(req.snap, &flh, kind.Type(), req.now.UnixMilli())
 	if err != nil {

@@ -27,18 +27,11 @@ var deprecatedBefore = time.Date(2021, time.March, 8, 17, 0, 0, 0, time.UTC).Uni
 
 // handleGenerate is POST /v2/token/generate (§2.1).
 func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
-	fields, ok := decodeObject(req.payload)
-	if !ok {
-		return nil, clientError(msgPayloadNotJSON)
-	}
-	kind, value, err := s.selectInput(fields)
+	in, err := s.parseIdentityRequest(req.payload)
 	if err != nil {
 		return nil, err
 	}
-	ih, ok := identity.Parse(kind, value)
-	if !ok {
-		return nil, clientError(msgInvalidIdentifier)
-	}
+	fields, kind, ih := in.fields, in.kind, in.hash
 	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
 	if raw, has := fields["tcf_consent_string"]; has && s.opt.Scope == identity.ScopeEUID {
 		c, err := tcf.Parse(stringValue(raw))
@@ -278,18 +271,11 @@ func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refre
 
 // handleValidate is POST /v2/token/validate (§2.3).
 func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
-	fields, ok := decodeObject(req.payload)
-	if !ok {
-		return nil, clientError(msgPayloadNotJSON)
-	}
-	kind, value, err := s.selectInput(fields)
+	in, err := s.parseIdentityRequest(req.payload)
 	if err != nil {
 		return nil, err
 	}
-	ih, ok := identity.Parse(kind, value)
-	if !ok {
-		return nil, clientError(msgInvalidIdentifier)
-	}
+	fields, kind, ih := in.fields, in.kind, in.hash
 	nowMs := req.now.UnixMilli()
 	flh := identity.FirstLevelHash(ih, req.snap.Salts.FirstLevel())
 	raw, err := s.rawUID(req.snap, &flh, kind.Type(), nowMs)
