@@ -93,7 +93,7 @@ type identityRequest struct {
 // Steps of parseIdentityRequest that can fail, for callers (logout) that
 // answer some of them differently.
 var (
-	errPayloadJSON  = clientError(msgPayloadNotJSON)
+	errPayloadJSON   = clientError(msgPayloadNotJSON)
 	errBadIdentifier = clientError(msgInvalidIdentifier)
 )
 
