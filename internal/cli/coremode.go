@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -88,10 +90,16 @@ func runCoreMode(ctx context.Context, s streams, cfg config.Config, provider att
 		return err
 	}
 	log.Info("core mode: attesting and loading stores", "core_attest_url", cfg.CoreAttestURL, "platform", provider.Name())
-	if err := op.Start(ctx); err != nil {
+	startCtx, cancelStart := context.WithTimeout(ctx, cfg.StartupTimeout)
+	err = op.Start(startCtx)
+	cancelStart()
+	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("stopped before start-up finished")
 			return nil
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("start-up did not finish within --startup-timeout %s: %w", cfg.StartupTimeout, err)
 		}
 		return err
 	}

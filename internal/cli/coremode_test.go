@@ -159,3 +159,25 @@ func TestServeReferenceConfigFile(t *testing.T) {
 		t.Fatalf("serve exit %d: %s", code, errs)
 	}
 }
+
+// TestServeCoreModeStartupTimeout: with Core unreachable, start-up retries
+// until --startup-timeout and then exits 1 naming the last error, so the pod
+// restarts instead of hanging unready forever.
+func TestServeCoreModeStartupTimeout(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"serve", "--core-url", "http://127.0.0.1:1", "--operator-key", "UID2-O-L-999-abcdef.abcdefabcdefabcdefabcdefabcdefabcdefab",
+		"--http-addr", "127.0.0.1:0", "--metrics-addr", "", "--startup-timeout", "1500ms", "--log-format", "text"}
+	start := time.Now()
+	code := cli.Run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	if code != 1 {
+		t.Fatalf("exit %d; want 1\n%s", code, errb.String())
+	}
+	last := strings.TrimSpace(errb.String())
+	last = last[strings.LastIndex(last, "\n")+1:]
+	if !strings.Contains(last, "start-up did not finish within --startup-timeout 1.5s") || !strings.Contains(last, "connection refused") {
+		t.Fatalf("last line %q", last)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("took %s", d)
+	}
+}

@@ -36,6 +36,7 @@ type serveFlags struct {
 	logLevel     string
 	printCreds   bool
 	shutdownWait time.Duration
+	startupWait  time.Duration
 	azure        azureFlags
 	// Core mode convenience flags.
 	coreURL     string
@@ -82,6 +83,7 @@ EXIT CODES
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.printCreds, "print-credentials", true, "local mode on the embedded dataset: print the demo credentials at start-up")
 	fl.DurationVar(&f.shutdownWait, "shutdown-timeout", config.DefaultShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	fl.DurationVar(&f.startupWait, "startup-timeout", config.DefaultStartupTimeout, "Core mode: how long start-up (attest, first load of every store and opt-outs) retries before exiting 1")
 	f.azure.register(fl)
 	fl.StringVar(&f.coreURL, "core-url", "", "Core mode: base `URL` of UID2 Core; derives core_attest_url and every *_metadata_path")
 	fl.StringVar(&f.optoutURL, "optout-url", "", "Core mode: base `URL` of UID2 Opt-Out (default: the optout_url Core returns)")
@@ -139,6 +141,7 @@ func loadConfig(f serveFlags, log *slog.Logger) (config.Config, error) {
 	cfg.MetricsAddr = f.metricsAddr
 	cfg.DatasetDir = f.datasetDir
 	cfg.ShutdownTimeout = f.shutdownWait
+	cfg.StartupTimeout = f.startupWait
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}

@@ -27,6 +27,11 @@ const (
 	DefaultOptoutRefresh     = 60 * time.Second
 	DefaultCoreTimeout       = 10 * time.Second
 	DefaultStaleShutdownTime = 12 * time.Hour
+	// DefaultStartupTimeout bounds Core-mode start-up (attest, first load of
+	// every store and opt-outs). The reference exits on the first failure;
+	// we retry with backoff for this long, then exit so Kubernetes restarts
+	// the pod.
+	DefaultStartupTimeout = 10 * time.Minute
 )
 
 // Config is the operator configuration. JSON names are the reference's keys,
@@ -110,6 +115,7 @@ type Config struct {
 	WriteTimeout    time.Duration `json:"-"`
 	IdleTimeout     time.Duration `json:"-"`
 	ShutdownTimeout time.Duration `json:"-"`
+	StartupTimeout  time.Duration `json:"-"`
 	// DatasetDir, when set, replaces the embedded local dataset.
 	DatasetDir string `json:"-"`
 }
@@ -158,6 +164,7 @@ func Default() Config {
 		WriteTimeout:    DefaultWriteTimeout,
 		IdleTimeout:     DefaultIdleTimeout,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		StartupTimeout:  DefaultStartupTimeout,
 	}
 }
 
@@ -256,7 +263,7 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout}, {"idle timeout", c.IdleTimeout}, {"shutdown timeout", c.ShutdownTimeout}} {
+	}{{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout}, {"idle timeout", c.IdleTimeout}, {"shutdown timeout", c.ShutdownTimeout}, {"startup timeout", c.StartupTimeout}} {
 		if d.v <= 0 {
 			return &ValidationError{d.name, d.v.String(), "must be positive"}
 		}

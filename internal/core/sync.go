@@ -181,12 +181,12 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) 
 			return err
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
 		}
 		log.Warn("initial load failed; retrying", "store", what, "in", wait.String(), "err", err)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, startBackoffMax)
