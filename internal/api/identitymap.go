@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"unsafe"
 
@@ -140,7 +139,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 		out = append(out, `{"identifier":`...)
 		out = appendJSONString(out, bytesString(in))
 		out = append(out, `,"advertising_id":"`...)
-		out = appendBase64UID(out, &m.current)
+		out = m.current.AppendBase64(out)
 		out = append(out, `","bucket_id":`...)
 		m.bucketID = m.set.AppendBucketID(m.bucketID[:0], m.entry.ID)
 		out = appendJSONString(out, bytesString(m.bucketID))
@@ -276,15 +275,14 @@ func (m *mapper) appendV3(dst []byte, kind identity.InputKind, in []byte) ([]byt
 		return append(dst, `"}`...), nil
 	}
 	dst = append(dst, `{"u":"`...)
-	dst = appendBase64UID(dst, &m.current)
+	dst = m.current.AppendBase64(dst)
 	dst = append(dst, `","p":`...)
 	if salts.PreviousApplies(m.entry, m.nowMs) {
-		prev, err := m.uid(kind.Type(), m.entry.PreviousSalt, m.entry.PreviousKey)
-		if err != nil {
+		if err := m.uid(&m.previous, kind.Type(), m.entry.PreviousSalt, m.entry.PreviousKey); err != nil {
 			return dst, err
 		}
 		dst = append(dst, '"')
-		dst = appendBase64UID(dst, &prev)
+		dst = m.previous.AppendBase64(dst)
 		dst = append(dst, '"')
 	} else {
 		dst = append(dst, "null"...)
@@ -311,12 +309,18 @@ type mapper struct {
 	nowMs  int64
 
 	// The last identity mapOne mapped: its first-level hash, salt bucket
-	// and current raw UID. They live here, in the one heap-allocated mapper,
-	// because the opt-out lookup takes the hash through an interface, which
-	// would move a local to the heap for every identity.
-	flh     [32]byte
-	entry   salts.Entry
-	current identity.RawUID
+	// and current raw UID, and the previous raw UID appendV3 derives. They
+	// live here, in the one heap-allocated mapper, because the opt-out
+	// lookup takes the hash, and V4Key.SetRawUID the UID, through an
+	// interface, which would move a local to the heap for every identity.
+	flh      [32]byte
+	entry    salts.Entry
+	current  identity.RawUID
+	previous identity.RawUID
+	// flhText is the base64 text of flh, shared by the current and previous
+	// salted raw UIDs; hasText reports whether it is set for this flh.
+	flhText identity.FLHText
+	hasText bool
 
 	// scratch holds a decoded string that needed unescaping; bucketID the
 	// v2 bucket id being rendered.
@@ -360,6 +364,7 @@ func (m *mapper) mapOne(kind identity.InputKind, in []byte) (reason string, err 
 		return reasonInvalid, nil
 	}
 	m.flh = identity.FirstLevelHash(h, m.flSalt)
+	m.hasText = false
 	typ := kind.Type()
 	if m.s.optedOut(typ, &m.flh, m.flSalt, forGenerate) {
 		m.optedOut++
@@ -367,74 +372,42 @@ func (m *mapper) mapOne(kind identity.InputKind, in []byte) (reason string, err 
 	}
 	m.mapped++
 	m.entry = m.table.Entry(identity.BucketIndex(&m.flh, m.table.Len()))
-	m.current, err = m.uid(typ, m.entry.CurrentSalt, m.entry.CurrentKey)
-	return "", err
+	return "", m.uid(&m.current, typ, m.entry.CurrentSalt, m.entry.CurrentKey)
 }
 
-// uid derives the raw UID of m.flh for one side of a bucket (§3.4): from the
-// salt when there is one (v2, or v3 with identity_v3), else v4 from the key
-// material.
-func (m *mapper) uid(typ identity.Type, salt string, km salts.KeyMaterial) (identity.RawUID, error) {
-	flh := &m.flh
+// uid sets *dst to the raw UID of m.flh for one side of a bucket (§3.4):
+// from the salt when there is one (v2, or v3 with identity_v3), else v4 from
+// the key material. dst must be a field of m, so that v4 does not allocate.
+func (m *mapper) uid(dst *identity.RawUID, typ identity.Type, salt string, km salts.KeyMaterial) error {
 	if salt != "" {
-		if m.s.opt.IdentityV3 {
-			return identity.RawUIDv3(flh, salt, m.s.opt.Scope, typ), nil
+		if !m.hasText {
+			m.flhText = identity.NewFLHText(&m.flh)
+			m.hasText = true
 		}
-		return identity.RawUIDv2(flh, salt), nil
+		if m.s.opt.IdentityV3 {
+			*dst = m.flhText.RawUIDv3(salt, m.s.opt.Scope, typ)
+		} else {
+			*dst = m.flhText.RawUIDv2(salt)
+		}
+		return nil
 	}
 	if !km.Valid {
-		return identity.RawUID{}, fmt.Errorf("salt bucket has neither salt nor key material")
+		return fmt.Errorf("salt bucket has neither salt nor key material")
 	}
 	k := m.v4
 	if k == nil || k.ID() != km.ID {
 		var err error
 		if k, err = m.set.V4Key(km); err != nil {
-			return identity.RawUID{}, err
+			return err
 		}
 		m.v4 = k
 	}
-	return k.RawUID(flh, m.s.opt.Scope, typ, m.env), nil
+	k.SetRawUID(dst, &m.flh, m.s.opt.Scope, typ, m.env)
+	return nil
 }
 
 // bytesString views b as a string without copying, for read-only calls that
 // do not retain it. b must not change while the string is in use.
 func bytesString(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
-// b64Pairs maps 12 bits to their two standard base64 characters, so a raw
-// UID encodes with two table loads per three bytes instead of four.
-var b64Pairs = func() (t [4096][2]byte) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := range t {
-		t[i] = [2]byte{alphabet[i>>6], alphabet[i&63]}
-	}
-	return t
-}()
-
-// appendBase64UID appends the padded standard base64 of a raw UID, as
-// base64.StdEncoding.AppendEncode does, about twice as fast.
-func appendBase64UID(dst []byte, u *identity.RawUID) []byte {
-	b := u.Bytes()
-	n0 := len(dst)
-	dst = slices.Grow(dst, (len(b)+2)/3*4)[:n0+(len(b)+2)/3*4]
-	out := dst[n0:]
-	n := len(b) / 3 * 3
-	j := 0
-	for i := 0; i < n; i += 3 {
-		v := uint(b[i])<<16 | uint(b[i+1])<<8 | uint(b[i+2])
-		hi, lo := b64Pairs[v>>12], b64Pairs[v&0xFFF]
-		out[j], out[j+1], out[j+2], out[j+3] = hi[0], hi[1], lo[0], lo[1]
-		j += 4
-	}
-	switch len(b) - n {
-	case 1:
-		hi := b64Pairs[uint(b[n])<<4]
-		out[j], out[j+1], out[j+2], out[j+3] = hi[0], hi[1], '=', '='
-	case 2:
-		v := uint(b[n])<<16 | uint(b[n+1])<<8
-		hi, lo := b64Pairs[v>>12], b64Pairs[v&0xFFF]
-		out[j], out[j+1], out[j+2], out[j+3] = hi[0], hi[1], lo[0], '='
-	}
-	return dst
 }

@@ -1,9 +1,6 @@
 package identity
 
-import (
-	"crypto/sha256"
-	"encoding/base64"
-)
+import "crypto/sha256"
 
 // Hash is an identity hash (operator-api.md §2.14): the SHA-256 of a
 // normalized email or phone, or the bytes of a hash the client supplied.
@@ -30,7 +27,7 @@ func (h *Hash) Bytes() []byte { return h.b[:h.n] }
 // AppendBase64 appends the standard base64 encoding of h, with padding (the
 // form Java's Base64.getEncoder produces), to dst and returns the result.
 func (h *Hash) AppendBase64(dst []byte) []byte {
-	return base64.StdEncoding.AppendEncode(dst, h.b[:h.n])
+	return appendBase64(dst, h.b[:h.n])
 }
 
 // emailBufSize is the stack buffer used to normalize an email before hashing.

@@ -4,7 +4,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 )
@@ -25,9 +24,15 @@ const saltedBufSize = 128
 // hashes the base64 text, not the bytes, at both hashing steps (§3.2, §3.4).
 func sumBase64Salted(b []byte, salt string) [32]byte {
 	var buf [saltedBufSize]byte
-	in := base64.StdEncoding.AppendEncode(buf[:0], b)
-	in = append(in, salt...)
-	return sha256.Sum256(in)
+	n := encodeBase64(buf[:], b)
+	return sha256.Sum256(append(buf[:n], salt...))
+}
+
+// sumTextSalted returns SHA-256(text || UTF-8(salt)) for a 44-byte base64 text.
+func sumTextSalted(text *[44]byte, salt string) [32]byte {
+	var buf [saltedBufSize]byte
+	copy(buf[:], text[:])
+	return sha256.Sum256(append(buf[:len(text)], salt...))
 }
 
 // FirstLevelHash returns SHA-256(ASCII(b64(h)) || UTF-8(firstLevelSalt)), the
@@ -71,25 +76,53 @@ func (u *RawUID) Bytes() []byte { return u.b[:u.n] }
 // AppendBase64 appends the standard base64 encoding of u, with padding (the
 // form used in every JSON response), to dst and returns the result.
 func (u *RawUID) AppendBase64(dst []byte) []byte {
-	return base64.StdEncoding.AppendEncode(dst, u.b[:u.n])
+	return appendBase64(dst, u.b[:u.n])
 }
 
 // RawUIDv2 returns the 32-byte v2 raw UID SHA-256(ASCII(b64(FLH)) ||
 // UTF-8(salt)) for a bucket's rotating salt (§3.4). It encodes neither scope
 // nor type. It does not allocate for salts up to 84 bytes.
 func RawUIDv2(flh *[32]byte, salt string) RawUID {
-	u := RawUID{n: 32}
-	sum := sumBase64Salted(flh[:], salt)
-	copy(u.b[:], sum[:])
-	return u
+	t := NewFLHText(flh)
+	return t.RawUIDv2(salt)
 }
 
 // RawUIDv3 returns the 33-byte v3 raw UID: the byte scope<<4 | type<<2, then
 // the v2 raw UID (§3.4). It does not allocate for salts up to 84 bytes.
 func RawUIDv3(flh *[32]byte, salt string, scope Scope, typ Type) RawUID {
+	t := NewFLHText(flh)
+	return t.RawUIDv3(salt, scope, typ)
+}
+
+// FLHText is the base64 text of a first-level hash: the part of the SHA-256
+// input of v2 and v3 raw UIDs that does not depend on the salt (§3.4).
+// Encoding it once lets a bucket's current and previous raw UIDs share it.
+// The zero value is not useful; build one with NewFLHText.
+type FLHText struct {
+	b [44]byte
+}
+
+// NewFLHText returns the padded standard base64 text of flh.
+func NewFLHText(flh *[32]byte) (t FLHText) {
+	encodeBase64(t.b[:], flh[:])
+	return t
+}
+
+// RawUIDv2 returns the same raw UID as the package-level RawUIDv2 for the
+// first-level hash t encodes. It does not allocate for salts up to 84 bytes.
+func (t *FLHText) RawUIDv2(salt string) RawUID {
+	u := RawUID{n: 32}
+	sum := sumTextSalted(&t.b, salt)
+	copy(u.b[:], sum[:])
+	return u
+}
+
+// RawUIDv3 returns the same raw UID as the package-level RawUIDv3 for the
+// first-level hash t encodes. It does not allocate for salts up to 84 bytes.
+func (t *FLHText) RawUIDv3(salt string, scope Scope, typ Type) RawUID {
 	u := RawUID{n: 33}
 	u.b[0] = identityBits(scope, typ)
-	sum := sumBase64Salted(flh[:], salt)
+	sum := sumTextSalted(&t.b, salt)
 	copy(u.b[1:], sum[:])
 	return u
 }
@@ -160,11 +193,21 @@ func (k *V4Key) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 //	raw UID  = body || XOR of the 32 body bytes
 //
 // L16 is exactly one AES block, so CTR mode is one block encryption of the
-// initial counter, XORed in. It makes one 16-byte heap allocation: the
-// counter block escapes through the cipher.Block interface call (measured;
-// a sync.Pool would cost about as much as it saves).
+// initial counter, XORed in. It makes one small heap allocation, because the
+// result passes through the cipher.Block interface call; see SetRawUID.
 func (k *V4Key) RawUID(flh *[32]byte, scope Scope, typ Type, env Environment) RawUID {
-	u := RawUID{n: 33}
+	var u RawUID
+	k.SetRawUID(&u, flh, scope, typ, env)
+	return u
+}
+
+// SetRawUID sets *u to k.RawUID(flh, scope, typ, env). The AES counter block
+// is encrypted in u's own bytes, which the cipher.Block interface call makes
+// escape: a u on the stack is moved to the heap, while a u inside a struct
+// that lives on the heap already (such as a per-request mapper) costs no
+// allocation at all.
+func (k *V4Key) SetRawUID(u *RawUID, flh *[32]byte, scope Scope, typ Type, env Environment) {
+	u.n = 33
 	meta := byte(env&3)<<6 | v4VersionBit | identityBits(scope, typ)
 	l16 := flh[16:32]
 
@@ -178,15 +221,16 @@ func (k *V4Key) RawUID(flh *[32]byte, scope Scope, typ Type, env Environment) Ra
 	in = append(in, l16...)
 	in = append(in, u.b[0:4]...)
 	ivHash := sha256.Sum256(in)
-	iv := u.b[4:16]
-	copy(iv, ivHash[:12])
+	copy(u.b[4:16], ivHash[:12])
 
-	var ctr [aes.BlockSize]byte // iv12 || 32-bit counter 0
-	copy(ctr[:], iv)
-	k.block.Encrypt(ctr[:], ctr[:])
-	enc := u.b[16:32]
-	for i := range enc {
-		enc[i] = l16[i] ^ ctr[i]
+	// The counter block iv12 || 00000000 is built where enc goes and
+	// encrypted in place, then XORed with L16.
+	ctr := u.b[16:32]
+	copy(ctr, ivHash[:12])
+	ctr[12], ctr[13], ctr[14], ctr[15] = 0, 0, 0, 0
+	k.block.Encrypt(ctr, ctr)
+	for i := range ctr {
+		ctr[i] ^= l16[i]
 	}
 
 	var sum byte
@@ -194,7 +238,6 @@ func (k *V4Key) RawUID(flh *[32]byte, scope Scope, typ Type, env Environment) Ra
 		sum ^= c
 	}
 	u.b[32] = sum
-	return u
 }
 
 // RawUIDv4 returns the v4 raw UID for a first-level hash and a bucket's key

@@ -1,0 +1,67 @@
+package identity
+
+import (
+	"encoding/base64"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestEncodeBase64(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 70 {
+		for range 50 {
+			src := make([]byte, n)
+			for i := range src {
+				src[i] = byte(r.Uint32())
+			}
+			want := base64.StdEncoding.EncodeToString(src)
+			if got := string(appendBase64([]byte("x"), src)); got != "x"+want {
+				t.Fatalf("appendBase64(x, %x) = %s; want x%s", src, got, want)
+			}
+		}
+	}
+}
+
+func TestB64Pairs(t *testing.T) {
+	for v := range 4096 {
+		b := []byte{byte(v >> 4), byte(v << 4)}
+		want := base64.StdEncoding.EncodeToString(b)[:2]
+		if got := string(b64Pairs[v][:]); got != want {
+			t.Fatalf("b64Pairs[%d] = %s; want %s", v, got, want)
+		}
+	}
+}
+
+func TestFLHText(t *testing.T) {
+	const salt = "vgv1BwiNRCW7F3VcNXHlZh+7oHJ4G4gCshbGcVOLnss="
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		var flh [32]byte
+		for i := range flh {
+			flh[i] = byte(r.Uint32())
+		}
+		text := NewFLHText(&flh)
+		if got, want := string(text.b[:]), base64.StdEncoding.EncodeToString(flh[:]); got != want {
+			t.Fatalf("NewFLHText(%x) = %s; want %s", flh, got, want)
+		}
+		if got, want := text.RawUIDv2(salt), sumBase64Salted(flh[:], salt); string(got.Bytes()) != string(want[:]) {
+			t.Fatalf("RawUIDv2(%x) = %x; want %x", flh, got.Bytes(), want)
+		}
+	}
+}
+
+func BenchmarkAppendBase64(b *testing.B) {
+	var u RawUID
+	u.n = 33
+	buf := make([]byte, 0, 64)
+	b.Run("table", func(b *testing.B) {
+		for b.Loop() {
+			buf = u.AppendBase64(buf[:0])
+		}
+	})
+	b.Run("stdlib", func(b *testing.B) {
+		for b.Loop() {
+			buf = base64.StdEncoding.AppendEncode(buf[:0], u.Bytes())
+		}
+	})
+}
