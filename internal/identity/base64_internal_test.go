@@ -26,7 +26,7 @@ func TestB64Pairs(t *testing.T) {
 	for v := range 4096 {
 		b := []byte{byte(v >> 4), byte(v << 4)}
 		want := base64.StdEncoding.EncodeToString(b)[:2]
-		if got := string(b64Pairs[v][:]); got != want {
+		if got := string([]byte{byte(b64Pairs[v]), byte(b64Pairs[v] >> 8)}); got != want {
 			t.Fatalf("b64Pairs[%d] = %s; want %s", v, got, want)
 		}
 	}
@@ -64,4 +64,12 @@ func BenchmarkAppendBase64(b *testing.B) {
 			buf = base64.StdEncoding.AppendEncode(buf[:0], u.Bytes())
 		}
 	})
+}
+
+func BenchmarkEncodeBase64FLH(b *testing.B) {
+	var flh [32]byte
+	var t FLHText
+	for b.Loop() {
+		encodeBase64(t.b[:], flh[:])
+	}
 }
