@@ -82,6 +82,14 @@ type Config struct {
 	OptoutPartitionInterval    int64  `json:"optout_partition_interval"`
 	OptoutMaxPartitions        int64  `json:"optout_max_partitions"`
 	CloudRefreshInterval       int64  `json:"cloud_refresh_interval"`
+	// OptoutS3PathCompat renames log↔delta and snapshot↔partition when
+	// matching listed locations (core-and-optout.md §3.1).
+	OptoutS3PathCompat bool `json:"optout_s3_path_compat"`
+	// OptoutSyntheticLogsEnabled loads <optout_s3_folder>synthetic/ and
+	// replica-999 files; OptoutSyntheticLogsCount caps how many synthetic
+	// files are listed (0: all).
+	OptoutSyntheticLogsEnabled bool  `json:"optout_synthetic_logs_enabled"`
+	OptoutSyntheticLogsCount   int64 `json:"optout_synthetic_logs_count"`
 
 	// Refresh intervals in milliseconds (core-and-optout.md §2.1).
 	SiteRefreshMs                int64 `json:"site_refresh_ms"`
@@ -245,6 +253,22 @@ func (c *Config) Validate() error {
 	}
 	if c.AllowClockSkewSeconds < 0 {
 		return &ValidationError{"allow_clock_skew_seconds", fmt.Sprint(c.AllowClockSkewSeconds), "must not be negative"}
+	}
+	for _, v := range []struct {
+		field string
+		v     int64
+	}{
+		{"optout_delta_rotate_interval", c.OptoutDeltaRotateInterval},
+		{"optout_delta_backtrack_in_days", c.OptoutDeltaBacktrackInDays},
+		{"optout_partition_interval", c.OptoutPartitionInterval},
+		{"optout_max_partitions", c.OptoutMaxPartitions},
+	} {
+		if v.v <= 0 {
+			return &ValidationError{v.field, fmt.Sprint(v.v), "must be positive"}
+		}
+	}
+	if c.OptoutSyntheticLogsCount < 0 {
+		return &ValidationError{"optout_synthetic_logs_count", fmt.Sprint(c.OptoutSyntheticLogsCount), "must not be negative"}
 	}
 	if c.CoreMode() {
 		if err := checkURL("core_attest_url", c.CoreAttestURL); err != nil {

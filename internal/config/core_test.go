@@ -73,3 +73,26 @@ func TestValidateCoreMode(t *testing.T) {
 		}
 	}
 }
+
+func TestOptoutKeys(t *testing.T) {
+	c := config.Default()
+	if _, err := c.Parse(strings.NewReader(`{"optout_s3_path_compat":true,"optout_synthetic_logs_enabled":true,"optout_synthetic_logs_count":3,"optout_delta_rotate_interval":60}`)); err != nil {
+		t.Fatal(err)
+	}
+	if !c.OptoutS3PathCompat || !c.OptoutSyntheticLogsEnabled || c.OptoutSyntheticLogsCount != 3 || c.OptoutDeltaRotateInterval != 60 {
+		t.Fatalf("parsed %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"optout_delta_rotate_interval", "optout_delta_backtrack_in_days", "optout_partition_interval", "optout_max_partitions"} {
+		c := config.Default()
+		if _, err := c.Parse(strings.NewReader(`{"` + key + `":0}`)); err != nil {
+			t.Fatal(err)
+		}
+		var ve *config.ValidationError
+		if err := c.Validate(); !errors.As(err, &ve) || ve.Field != key {
+			t.Errorf("%s=0: Validate = %v; want a ValidationError naming it", key, err)
+		}
+	}
+}

@@ -11,8 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
@@ -33,18 +33,26 @@ type OptOutSync struct {
 	// optout_url ("" GETs optout_url itself).
 	Path string
 	// Folder is optout_s3_folder; listed locations must contain
-	// Folder+"delta/" or Folder+"partition/".
-	Folder   string
-	Store    *optout.Store
-	Interval time.Duration
-	Metrics  *Metrics
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Folder+"partition/", Folder+"delta/…" or Folder+"synthetic/".
+	Folder string
+	// Selection picks the files to load (§3.1, §3.4); the zero value is
+	// the reference's default configuration.
+	Selection OptOutSelection
+	Store     *optout.Store
+	Interval  time.Duration
+	Metrics   *Metrics
+	Log       *slog.Logger
+	Now       func() time.Time
 
 	mu       sync.Mutex
 	cache    map[string][]byte // location without query -> file bytes
 	lastSync time.Time
+	badNames atomic.Int64
 }
+
+// BadFileNames returns how many listed file names were rejected as
+// malformed since start, counted once per sync in which they appear.
+func (s *OptOutSync) BadFileNames() int64 { return s.badNames.Load() }
 
 // LastSync returns the time of the last successful sync (zero before).
 func (s *OptOutSync) LastSync() time.Time {
@@ -142,11 +150,31 @@ func (s *OptOutSync) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	want := map[string]string{} // cache key -> location
-	for _, f := range listing.Logs {
-		if strings.Contains(f.Location, s.Folder+"delta/") || strings.Contains(f.Location, s.Folder+"partition/") {
-			want[redactURL(f.Location)] = f.Location
-		}
+	locs := make([]string, len(listing.Logs))
+	for i, f := range listing.Logs {
+		locs[i] = f.Location
+	}
+	sel, err := s.Selection.Select(locs, s.Folder, s.now())
+	for _, bad := range sel.BadNames {
+		s.badNames.Add(1)
+		s.log().Error("opt-out listing: file name rejected", "err", bad)
+	}
+	if err != nil {
+		return err
+	}
+	if sel.Listed == 0 && len(locs) > 0 {
+		// Most likely optout_s3_folder does not match Opt-Out's keys;
+		// syncing "nobody opted out" would hide that.
+		return fmt.Errorf("optout: none of the %d listed locations is under %q", len(locs), s.Folder)
+	}
+	if len(sel.Files) == 0 && len(sel.BadNames) > 0 {
+		// Every listed file was malformed: an empty set here would be a
+		// failure published as "nobody opted out".
+		return fmt.Errorf("optout: none of the %d listed files has a valid name: %w", sel.Listed, optout.ErrFileName)
+	}
+	want := make(map[string]string, len(sel.Files)) // cache key -> location
+	for _, f := range sel.Files {
+		want[redactURL(f.Location)] = f.Location
 	}
 	s.mu.Lock()
 	cache := s.cache

@@ -124,10 +124,10 @@ func TestOptOutSyncFailuresAreLoud(t *testing.T) {
 	body.Store(&good)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /optout/refresh", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"version":1,"optout_logs":[{"type":"delta","location":"http://` + r.Host + `/optout/delta/2026-01-01/f.dat"},` +
+		w.Write([]byte(`{"version":1,"optout_logs":[{"type":"delta","location":"http://` + r.Host + `/optout/delta/2026-01-01/optout-delta-000_2026-01-01T00.05.00Z_0a1b2c3d.dat"},` +
 			`{"type":"delta","location":"http://` + r.Host + `/elsewhere/f.dat"}]}`))
 	})
-	mux.HandleFunc("GET /optout/delta/2026-01-01/f.dat", func(w http.ResponseWriter, _ *http.Request) { w.Write(*body.Load()) })
+	mux.HandleFunc("GET /optout/delta/2026-01-01/optout-delta-000_2026-01-01T00.05.00Z_0a1b2c3d.dat", func(w http.ResponseWriter, _ *http.Request) { w.Write(*body.Load()) })
 	fake := httptest.NewServer(mux)
 	defer fake.Close()
 

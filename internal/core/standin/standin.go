@@ -9,6 +9,7 @@
 package standin
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
@@ -24,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,7 +102,10 @@ type Server struct {
 }
 
 type deltaFile struct {
-	name string // <folder>delta/<date>/optout-delta-000_<ts>_<hex>.dat
+	// name is <folder>delta/<date>/optout-delta-000_<ts>_<hex>.dat or
+	// <folder>partition/optout-partition-000_<ts>_<hex>.dat.
+	name string
+	typ  string // "delta" or "partition"
 	data []byte
 	from int64
 	to   int64
@@ -525,6 +530,46 @@ func (s *Server) AddOptOuts(recs ...optout.Record) {
 	}
 }
 
+// AddDelta publishes a delta file named for time at, holding recs between
+// the delta sentinels (tests of the operator's file selection).
+func (s *Server) AddDelta(at time.Time, recs ...optout.Record) {
+	at = at.UTC().Truncate(time.Second)
+	data := optout.AppendSentinel(nil, false, at.Unix())
+	for i := range recs {
+		data = optout.AppendRecord(data, &recs[i])
+	}
+	data = optout.AppendSentinel(data, true, at.Unix())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deltas = append(s.deltas, deltaFile{name: s.optoutName("delta", at), typ: "delta", data: data, from: at.Unix(), to: at.Unix()})
+}
+
+// AddPartition publishes a partition file named for time at: recs sorted
+// by first-level hash, as Opt-Out writes them (§3.3).
+func (s *Server) AddPartition(at time.Time, recs ...optout.Record) {
+	at = at.UTC().Truncate(time.Second)
+	sorted := slices.Clone(recs)
+	slices.SortFunc(sorted, func(a, b optout.Record) int { return bytes.Compare(a.FLH[:], b.FLH[:]) })
+	var data []byte
+	for i := range sorted {
+		data = optout.AppendRecord(data, &sorted[i])
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deltas = append(s.deltas, deltaFile{name: s.optoutName("partition", at), typ: "partition", data: data, from: at.Unix(), to: at.Unix()})
+}
+
+// optoutName returns the S3 key of a delta or partition file (§3.2).
+func (s *Server) optoutName(typ string, at time.Time) string {
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	file := fmt.Sprintf("optout-%s-000_%s_%s.dat", typ, strings.ReplaceAll(at.Format("2006-01-02T15:04:05Z"), ":", "."), hex.EncodeToString(rnd[:]))
+	if typ == "partition" {
+		return s.opt.OptoutFolder + "partition/" + file
+	}
+	return s.opt.OptoutFolder + "delta/" + at.Format("2006-01-02") + "/" + file
+}
+
 // rotate writes pending records into a new delta file. Callers hold s.mu.
 func (s *Server) rotate() {
 	if len(s.pending) == 0 {
@@ -540,23 +585,22 @@ func (s *Server) rotate() {
 	data = optout.AppendSentinel(data, true, now.Unix())
 	s.pending = nil
 	s.seq++
-	var rnd [4]byte
-	rand.Read(rnd[:])
-	name := fmt.Sprintf("%sdelta/%s/optout-delta-000_%s_%s.dat", s.opt.OptoutFolder, now.Format("2006-01-02"),
-		strings.ReplaceAll(now.Format("2006-01-02T15:04:05Z"), ":", "."), hex.EncodeToString(rnd[:]))
-	s.deltas = append(s.deltas, deltaFile{name: name, data: data, from: from, to: now.Unix()})
+	s.deltas = append(s.deltas, deltaFile{name: s.optoutName("delta", now), typ: "delta", data: data, from: from, to: now.Unix()})
 }
 
 func (s *Server) serveOptoutListing(w http.ResponseWriter, r *http.Request, _ *Operator) {
 	s.mu.Lock()
 	s.rotate()
 	logs := make([]map[string]any, 0, len(s.deltas))
-	version := s.opt.Now().Unix()
+	var version int64
 	for _, d := range s.deltas {
-		logs = append(logs, map[string]any{"type": "delta", "from": d.from, "to": d.to, "location": s.baseURL(r) + "/optout/files/" + d.name})
-		version = d.to
+		logs = append(logs, map[string]any{"type": d.typ, "from": d.from, "to": d.to, "location": s.baseURL(r) + "/optout/files/" + d.name})
+		version = max(version, d.to)
 	}
 	s.mu.Unlock()
+	if version == 0 {
+		version = s.opt.Now().Unix()
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"version": version, "generated": s.opt.Now().Unix(), "optout_logs": logs})
 }
 
