@@ -52,7 +52,16 @@ func coreConfig(cfg config.Config, provider attest.Provider, log *slog.Logger) c
 		Encrypted:        cfg.EncryptedFiles,
 		OptoutPath:       cfg.OptoutMetadataPath,
 		OptoutFolder:     cfg.OptoutS3Folder,
-		OptoutAPIURI:     cfg.OptoutAPIURI,
+		OptoutSelection: core.OptOutSelection{
+			DeltaRotateInterval:  time.Duration(cfg.OptoutDeltaRotateInterval) * time.Second,
+			DeltaBacktrackDays:   int(cfg.OptoutDeltaBacktrackInDays),
+			PartitionInterval:    time.Duration(cfg.OptoutPartitionInterval) * time.Second,
+			MaxPartitions:        int(cfg.OptoutMaxPartitions),
+			SyntheticLogsEnabled: cfg.OptoutSyntheticLogsEnabled,
+			SyntheticLogsCount:   int(cfg.OptoutSyntheticLogsCount),
+			PathCompat:           cfg.OptoutS3PathCompat,
+		},
+		OptoutAPIURI: cfg.OptoutAPIURI,
 		Intervals: map[store.Part]time.Duration{
 			store.PartClients: ms(cfg.AuthRefreshMs), store.PartKeysets: ms(cfg.KeysetRefreshMs),
 			store.PartKeys: ms(cfg.KeysetKeyRefreshMs), store.PartSalts: ms(cfg.SaltRefreshMs),

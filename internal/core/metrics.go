@@ -16,6 +16,7 @@ type Metrics struct {
 	optoutEntries    prometheus.Gauge
 	optoutLastSync   prometheus.Gauge
 	optoutFailures   prometheus.Counter
+	optoutBadNames   prometheus.Counter
 	optoutFiles      prometheus.Gauge
 	optoutVersion    prometheus.Gauge
 }
@@ -47,6 +48,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		optoutLastSync: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "uid2_optout_last_sync_timestamp_seconds", Help: "Last successful opt-out sync (epoch seconds).",
 		}),
+		optoutBadNames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "uid2_optout_bad_file_names_total", Help: "Opt-out files skipped because their names do not parse.",
+		}),
 		optoutFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "uid2_optout_sync_failures_total", Help: "Failed opt-out syncs.",
 		}),
@@ -59,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.attestExpiry, m.storeVersion, m.storeLastSuccess, m.storeRefreshed, m.storeFailures,
-		m.storeConsecutive, m.optoutEntries, m.optoutLastSync, m.optoutFailures, m.optoutFiles, m.optoutVersion)
+		m.storeConsecutive, m.optoutEntries, m.optoutLastSync, m.optoutFailures, m.optoutFiles, m.optoutVersion, m.optoutBadNames)
 	return m
 }
 
@@ -101,5 +105,11 @@ func (m *Metrics) optoutOK(entries, files int, version int64, at float64) {
 func (m *Metrics) optoutFailed() {
 	if m != nil {
 		m.optoutFailures.Inc()
+	}
+}
+
+func (m *Metrics) optoutBadName() {
+	if m != nil {
+		m.optoutBadNames.Inc()
 	}
 }

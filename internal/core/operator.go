@@ -32,6 +32,8 @@ type Config struct {
 	// OptoutPath is optout_metadata_path; OptoutFolder optout_s3_folder.
 	OptoutPath   string
 	OptoutFolder string
+	// OptoutSelection picks the opt-out files to load (the optout_* keys).
+	OptoutSelection OptOutSelection
 	// OptoutAPIURI is optout_api_uri; empty disables logout replication.
 	OptoutAPIURI    string
 	Intervals       map[store.Part]time.Duration
@@ -86,7 +88,7 @@ func New(cfg Config) (*Operator, error) {
 		o.Sync.CloudKeysURL = cfg.CloudKeysURL
 	}
 	o.OptOutSync = &OptOutSync{Client: c, Path: cfg.OptoutPath, Folder: cfg.OptoutFolder, Store: o.OptOuts,
-		Interval: cfg.OptoutInterval, Metrics: cfg.Metrics, Log: cfg.Log, Now: cfg.Now}
+		Interval: cfg.OptoutInterval, Selection: cfg.OptoutSelection, Metrics: cfg.Metrics, Log: cfg.Log, Now: cfg.Now}
 	if cfg.OptoutAPIURI != "" {
 		o.Replicator = &Replicator{URL: cfg.OptoutAPIURI, Client: c}
 	}

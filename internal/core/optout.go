@@ -157,6 +157,7 @@ func (s *OptOutSync) sync(ctx context.Context) error {
 	sel, err := s.Selection.Select(locs, s.Folder, s.now())
 	for _, bad := range sel.BadNames {
 		s.badNames.Add(1)
+		s.Metrics.optoutBadName()
 		s.log().Error("opt-out listing: file name rejected", "err", bad)
 	}
 	if err != nil {
