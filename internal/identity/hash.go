@@ -34,11 +34,14 @@ func (h *Hash) AppendBase64(dst []byte) []byte {
 // Longer emails still work but cost one heap allocation.
 const emailBufSize = 256
 
+// hashBufSize is emailBufSize plus room for the SHA-256 padding.
+const hashBufSize = emailBufSize + 72
+
 // EmailHash normalizes the email s (§2.14.1) and returns the SHA-256 of the
 // normalized form. ok is false if s is not a valid email. It does not
 // allocate for emails up to 256 bytes.
 func EmailHash(s string) (h Hash, ok bool) {
-	var buf [emailBufSize]byte
+	var buf [hashBufSize]byte
 	norm, ok := AppendNormalizedEmail(buf[:0], s)
 	if !ok {
 		return Hash{}, false
@@ -53,13 +56,14 @@ func PhoneHash(s string) (h Hash, ok bool) {
 	if !ValidPhone(s) {
 		return Hash{}, false
 	}
-	var buf [maxPhoneLen]byte
+	var buf [maxPhoneLen + 72]byte
 	return sumHash(append(buf[:0], s...)), true
 }
 
+// sumHash hashes b, using its spare capacity for the padding (see sum256).
 func sumHash(b []byte) Hash {
 	h := Hash{n: sha256.Size}
-	sum := sha256.Sum256(b)
+	sum := sum256(b)
 	copy(h.b[:], sum[:])
 	return h
 }

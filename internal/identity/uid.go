@@ -3,7 +3,6 @@ package identity
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/sha256"
 	"errors"
 	"log/slog"
 )
@@ -16,23 +15,24 @@ var (
 )
 
 // saltedBufSize is the stack buffer for "base64 text || salt" inputs to
-// SHA-256: 44 bytes of base64 plus salts up to 84 bytes (fixture and
-// production salts are 44). Longer salts work but cost a heap allocation.
-const saltedBufSize = 128
+// SHA-256, padding included: 44 bytes of base64 plus salts up to 139 bytes
+// (fixture and production salts are 44). Longer salts work but cost a heap
+// allocation.
+const saltedBufSize = 192
 
 // sumBase64Salted returns SHA-256(ASCII(b64(b)) || UTF-8(salt)). The operator
 // hashes the base64 text, not the bytes, at both hashing steps (§3.2, §3.4).
 func sumBase64Salted(b []byte, salt string) [32]byte {
 	var buf [saltedBufSize]byte
 	n := encodeBase64(buf[:], b)
-	return sha256.Sum256(append(buf[:n], salt...))
+	return sum256(append(buf[:n], salt...))
 }
 
 // sumTextSalted returns SHA-256(text || UTF-8(salt)) for a 44-byte base64 text.
 func sumTextSalted(text *[44]byte, salt string) [32]byte {
 	var buf [saltedBufSize]byte
 	copy(buf[:], text[:])
-	return sha256.Sum256(append(buf[:len(text)], salt...))
+	return sum256(append(buf[:len(text)], salt...))
 }
 
 // FirstLevelHash returns SHA-256(ASCII(b64(h)) || UTF-8(firstLevelSalt)), the
@@ -216,11 +216,11 @@ func (k *V4Key) SetRawUID(u *RawUID, flh *[32]byte, scope Scope, typ Type, env E
 	u.b[2] = byte(k.id >> 8)
 	u.b[3] = byte(k.id)
 
-	var buf [96 + 16 + 1 + 3]byte
+	var buf [saltedBufSize]byte // key salts up to 107 bytes stay on the stack
 	in := append(buf[:0], k.salt...)
 	in = append(in, l16...)
 	in = append(in, u.b[0:4]...)
-	ivHash := sha256.Sum256(in)
+	ivHash := sum256(in)
 	copy(u.b[4:16], ivHash[:12])
 
 	// The counter block iv12 || 00000000 is built where enc goes and
