@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"crypto/cipher"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -39,5 +38,5 @@ func AppendBody(dst []byte, mode Mode, sealed []byte) []byte {
 	if mode == ModeBinary {
 		return append(dst, sealed...)
 	}
-	return base64.StdEncoding.AppendEncode(dst, sealed)
+	return appendBase64(dst, sealed)
 }
