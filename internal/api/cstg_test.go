@@ -346,7 +346,7 @@ func TestCSTGOptions(t *testing.T) {
 		req.Header.Set("Access-Control-Request-Headers", "content-type")
 		resp := do(t, f.srv.Client(), req)
 		h := resp.header
-		if resp.code != 200 || h.Get("Access-Control-Allow-Origin") != "https://publisher.example.com" ||
+		if resp.code != 204 || h.Get("Access-Control-Allow-Origin") != "https://publisher.example.com" ||
 			!strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") ||
 			!strings.Contains(h.Get("Access-Control-Allow-Headers"), "Content-Type") {
 			t.Errorf("preflight: %d %v", resp.code, h)

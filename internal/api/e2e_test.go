@@ -307,7 +307,7 @@ func TestBodyLimitAndCORS(t *testing.T) {
 		req.Header.Set("Origin", "https://publisher.example")
 		req.Header.Set("Access-Control-Request-Method", "POST")
 		resp := do(t, f.srv.Client(), req)
-		if resp.code != 200 || resp.header.Get("Access-Control-Allow-Origin") != "https://publisher.example" ||
+		if resp.code != 204 || resp.header.Get("Access-Control-Allow-Origin") != "https://publisher.example" ||
 			!strings.Contains(resp.header.Get("Access-Control-Allow-Methods"), "POST") {
 			t.Fatalf("preflight %s: %d %v", path, resp.code, resp.header)
 		}

@@ -243,32 +243,35 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// CORS (§1.1): any origin is echoed; /v2/token/validate also allows Authorization.
+// CORS (§1.1), as Vert.x's CorsHandler writes it: any origin is echoed,
+// lists are comma-joined without spaces, preflights answer 204 with no
+// Max-Age, and every response varies by Origin. /v2/token/validate also
+// allows Authorization.
 const (
-	corsMethods = "GET, POST, OPTIONS"
-	corsHeaders = "X-UID2-Client-Version, Access-Control-Request-Method, Access-Control-Allow-Credentials, " +
-		"Access-Control-Allow-Origin, Access-Control-Allow-Headers, Content-Type"
+	corsMethods = "GET,POST,OPTIONS"
+	corsHeaders = "X-UID2-Client-Version,Access-Control-Request-Method,Access-Control-Allow-Credentials," +
+		"Access-Control-Allow-Origin,Access-Control-Allow-Headers,Content-Type"
 )
 
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
 		if origin == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", origin)
-		h.Add("Vary", "Origin")
-		allowHeaders := corsHeaders
-		if r.URL.Path == "/v2/token/validate" {
-			allowHeaders += ", Authorization"
-		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			allowHeaders := corsHeaders
+			if r.URL.Path == "/v2/token/validate" {
+				allowHeaders += ",Authorization"
+			}
 			h.Set("Access-Control-Allow-Methods", corsMethods)
 			h.Set("Access-Control-Allow-Headers", allowHeaders)
-			h.Set("Access-Control-Max-Age", "86400")
-			w.WriteHeader(http.StatusOK)
+			h.Set("Content-Length", "0")
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		next.ServeHTTP(w, r)
