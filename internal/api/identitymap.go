@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"unsafe"
 
@@ -288,9 +289,33 @@ func (m *mapper) appendV3(dst []byte, kind identity.InputKind, in []byte) ([]byt
 		dst = append(dst, "null"...)
 	}
 	dst = append(dst, `,"r":`...)
-	dst = strconv.AppendInt(dst, salts.RefreshFrom(m.entry, m.nowMs)/1000, 10)
+	dst = appendEpochSeconds(dst, salts.RefreshFrom(m.entry, m.nowMs)/1000)
 	return append(dst, '}'), nil
 }
+
+// appendEpochSeconds appends the decimal text of sec. Epoch seconds from
+// 2001 to 2286 have ten digits, written in place two at a time: strconv
+// would format into its own buffer and copy, which costs twice as much.
+func appendEpochSeconds(dst []byte, sec int64) []byte {
+	if sec < 1e9 || sec >= 1e10 {
+		return strconv.AppendInt(dst, sec, 10)
+	}
+	n := len(dst)
+	dst = slices.Grow(dst, 10)[:n+10]
+	o := (*[10]byte)(dst[n:])
+	u := uint64(sec)
+	for i := 8; i >= 0; i -= 2 {
+		r := u % 100
+		u /= 100
+		o[i], o[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+	}
+	return dst
+}
+
+// digitPairs holds the two decimal digits of 0 to 99 at 2*n.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
+	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" + "90919293949596979899"
 
 // Reasons an identity is not mapped (OP IdentityMapResponseType).
 const (

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -45,6 +46,16 @@ func TestParseLocalDateTimeMillis(t *testing.T) {
 		got, ok, over := parseLocalDateTimeMillis([]byte(tc.in))
 		if ok != tc.ok || over != tc.over || (ok && !over && got != tc.want) {
 			t.Errorf("parseLocalDateTimeMillis(%q) = %d, %v, %v; want %d, %v, %v", tc.in, got, ok, over, tc.want, tc.ok, tc.over)
+		}
+	}
+}
+
+func TestAppendEpochSeconds(t *testing.T) {
+	for _, sec := range []int64{0, 7, -1, -1234567890, 999_999_999, 1_000_000_000, 1_700_000_000, 1_234_567_890,
+		9_999_999_999, 10_000_000_000, 1<<63 - 1, -1 << 63} {
+		want := "x" + strconv.FormatInt(sec, 10)
+		if got := string(appendEpochSeconds([]byte("x"), sec)); got != want {
+			t.Errorf("appendEpochSeconds(x, %d) = %s; want %s", sec, got, want)
 		}
 	}
 }
