@@ -406,7 +406,7 @@ func (m *mapper) mapOne(kind identity.InputKind, in []byte) (reason string, err 
 func (m *mapper) uid(dst *identity.RawUID, typ identity.Type, salt string, km salts.KeyMaterial) error {
 	if salt != "" {
 		if !m.hasText {
-			m.flhText = identity.NewFLHText(&m.flh)
+			m.flhText.Set(&m.flh)
 			m.hasText = true
 		}
 		if m.s.opt.IdentityV3 {

@@ -41,11 +41,19 @@ func TestFLHText(t *testing.T) {
 			flh[i] = byte(r.Uint32())
 		}
 		text := NewFLHText(&flh)
-		if got, want := string(text.b[:]), base64.StdEncoding.EncodeToString(flh[:]); got != want {
+		if got, want := string(text.b[:44]), base64.StdEncoding.EncodeToString(flh[:]); got != want {
 			t.Fatalf("NewFLHText(%x) = %s; want %s", flh, got, want)
 		}
-		if got, want := text.RawUIDv2(salt), sumBase64Salted(flh[:], salt); string(got.Bytes()) != string(want[:]) {
-			t.Fatalf("RawUIDv2(%x) = %x; want %x", flh, got.Bytes(), want)
+		// The buffer is reused: hash with a long salt, then with shorter
+		// ones, and check the stale bytes do not leak into the padding.
+		for _, s := range []string{salt + salt + salt + salt, salt + salt + salt, salt, "x", ""} {
+			if got, want := text.RawUIDv2(s), sumBase64Salted(flh[:], s); string(got.Bytes()) != string(want[:]) {
+				t.Fatalf("RawUIDv2(%x, %q) = %x; want %x", flh, s, got.Bytes(), want)
+			}
+			got, want := text.RawUIDv3(s, ScopeEUID, TypePhone), RawUIDv3(&flh, s, ScopeEUID, TypePhone)
+			if got != want {
+				t.Fatalf("RawUIDv3(%x, %q) = %x; want %x", flh, s, got.Bytes(), want.Bytes())
+			}
 		}
 	}
 }

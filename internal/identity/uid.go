@@ -28,7 +28,8 @@ func sumBase64Salted(b []byte, salt string) [32]byte {
 	return sum256(append(buf[:n], salt...))
 }
 
-// sumTextSalted returns SHA-256(text || UTF-8(salt)) for a 44-byte base64 text.
+// sumTextSalted returns SHA-256(text || UTF-8(salt)) for a 44-byte base64
+// text; FLHText uses it for salts too long for its buffer.
 func sumTextSalted(text *[44]byte, salt string) [32]byte {
 	var buf [saltedBufSize]byte
 	copy(buf[:], text[:])
@@ -96,33 +97,48 @@ func RawUIDv3(flh *[32]byte, salt string, scope Scope, typ Type) RawUID {
 
 // FLHText is the base64 text of a first-level hash: the part of the SHA-256
 // input of v2 and v3 raw UIDs that does not depend on the salt (§3.4).
-// Encoding it once lets a bucket's current and previous raw UIDs share it.
-// The zero value is not useful; build one with NewFLHText.
+// Encoding it once lets a bucket's current and previous raw UIDs share it,
+// and the text stays in place in a buffer with room for the salt and the
+// SHA-256 padding. The zero value is not useful; call Set. An FLHText is
+// not safe for concurrent use: each raw UID is hashed in its buffer.
 type FLHText struct {
-	b [44]byte
+	b [saltedBufSize]byte // text in b[:44]; the rest is scratch
 }
 
-// NewFLHText returns the padded standard base64 text of flh.
+// NewFLHText returns the FLHText of flh.
 func NewFLHText(flh *[32]byte) (t FLHText) {
-	encodeBase64(t.b[:], flh[:])
+	t.Set(flh)
 	return t
 }
 
+// Set makes t the base64 text of flh.
+func (t *FLHText) Set(flh *[32]byte) {
+	encode32((*[44]byte)(t.b[:44]), flh)
+}
+
+// sum returns SHA-256(text || UTF-8(salt)).
+func (t *FLHText) sum(salt string) [32]byte {
+	if len(salt) > len(t.b)-44 {
+		return sumTextSalted((*[44]byte)(t.b[:44]), salt)
+	}
+	return sum256(append(t.b[:44], salt...))
+}
+
 // RawUIDv2 returns the same raw UID as the package-level RawUIDv2 for the
-// first-level hash t encodes. It does not allocate for salts up to 84 bytes.
+// first-level hash t encodes. It does not allocate for salts up to 139 bytes.
 func (t *FLHText) RawUIDv2(salt string) RawUID {
 	u := RawUID{n: 32}
-	sum := sumTextSalted(&t.b, salt)
+	sum := t.sum(salt)
 	copy(u.b[:], sum[:])
 	return u
 }
 
 // RawUIDv3 returns the same raw UID as the package-level RawUIDv3 for the
-// first-level hash t encodes. It does not allocate for salts up to 84 bytes.
+// first-level hash t encodes. It does not allocate for salts up to 139 bytes.
 func (t *FLHText) RawUIDv3(salt string, scope Scope, typ Type) RawUID {
 	u := RawUID{n: 33}
 	u.b[0] = identityBits(scope, typ)
-	sum := sumTextSalted(&t.b, salt)
+	sum := t.sum(salt)
 	copy(u.b[1:], sum[:])
 	return u
 }
