@@ -1,6 +1,9 @@
 package identity
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // gmailDomain is the only domain whose local part is canonicalized (§2.14.1).
 // googlemail.com is deliberately not special: the operator does not treat it so.
@@ -61,6 +64,12 @@ func AppendNormalizedEmail(dst []byte, s string) ([]byte, bool) {
 	if !hasLocalChar(local, gmail) {
 		return dst, false
 	}
+	// The output is at most len(local)+1+len(domain) bytes: grow once and
+	// write by index rather than append byte by byte.
+	n0 := len(dst)
+	dst = slices.Grow(dst, len(local)+1+len(domain))
+	out := dst[n0 : n0+len(local)+1+len(domain)]
+	k := 0
 	for i := 0; i < len(local); i++ {
 		c := local[i]
 		switch {
@@ -73,13 +82,16 @@ func AppendNormalizedEmail(dst []byte, s string) ([]byte, bool) {
 			i = len(local)
 			continue
 		}
-		dst = append(dst, lowerASCII(c))
+		out[k] = lowerASCII(c)
+		k++
 	}
-	dst = append(dst, '@')
+	out[k] = '@'
+	k++
 	for i := 0; i < len(domain); i++ {
-		dst = append(dst, lowerASCII(domain[i]))
+		out[k] = lowerASCII(domain[i])
+		k++
 	}
-	return dst, true
+	return dst[:n0+k], true
 }
 
 // hasLocalChar reports whether the local part that would be emitted is
@@ -100,7 +112,7 @@ func hasLocalChar(local string, gmail bool) bool {
 
 // lowerASCII lower-cases A–Z only, as the operator does (no Unicode folding).
 func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
+	if c-'A' < 26 { // one unsigned compare for 'A' <= c && c <= 'Z'
 		return c + ('a' - 'A')
 	}
 	return c
