@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -464,5 +465,46 @@ func TestOptoutStatus(t *testing.T) {
 	var se *client.StatusError
 	if !errors.As(err, &se) || se.Code != 404 {
 		t.Fatalf("disabled optout status: %v; want 404", err)
+	}
+}
+
+// TestIdentityMapV3LongArrays maps arrays of up to 40 inputs, mixing mapped,
+// invalid and opted-out inputs (and escaped strings), and checks every
+// answer stays at its index.
+func TestIdentityMapV3LongArrays(t *testing.T) {
+	f := newFixture(t, api.Options{})
+	snap := f.store.Load()
+	for _, n := range []int{15, 16, 17, 40} {
+		var in, want strings.Builder
+		in.WriteString(`{"email":[`)
+		want.WriteString(`{"email_hash":[],"phone":[],"phone_hash":[],"email":[`)
+		for i := range n {
+			if i > 0 {
+				in.WriteByte(',')
+				want.WriteByte(',')
+			}
+			switch {
+			case i%7 == 3:
+				in.WriteString(`"bad` + strconv.Itoa(i) + `"`)
+				want.WriteString(`{"e":"invalid identifier"}`)
+			case i%11 == 5:
+				in.WriteString(`"optout@example.com"`)
+				want.WriteString(`{"e":"optout"}`)
+			case i%5 == 1:
+				email := fmt.Sprintf("b%d@example.com", i)
+				in.WriteString(`"b` + strconv.Itoa(i) + `\u0040example.com"`)
+				want.WriteString(v3Item(expect(t, snap, identity.KindEmail, email, f.now)))
+			default:
+				email := fmt.Sprintf("b%d@example.com", i)
+				in.WriteString(`"` + email + `"`)
+				want.WriteString(v3Item(expect(t, snap, identity.KindEmail, email, f.now)))
+			}
+		}
+		in.WriteString(`]}`)
+		want.WriteString(`]}`)
+		r := call(t, f, f.creds.Mapper, "/v3/identity/map", in.String())
+		if r.Status != "success" || string(r.Body) != want.String() {
+			t.Fatalf("%d inputs: v3 = %s\nwant %s", n, r.Body, want.String())
+		}
 	}
 }
