@@ -34,7 +34,7 @@ func (h *Hash) AppendBase64(dst []byte) []byte {
 // Longer emails still work but cost one heap allocation.
 const emailBufSize = 256
 
-// hashBufSize is emailBufSize plus room for the SHA-256 padding.
+// hashBufSize is emailBufSize plus slack for the normalizer's appends.
 const hashBufSize = emailBufSize + 72
 
 // EmailHash normalizes the email s (§2.14.1) and returns the SHA-256 of the
@@ -60,7 +60,7 @@ func PhoneHash(s string) (h Hash, ok bool) {
 	return sumHash(append(buf[:0], s...)), true
 }
 
-// sumHash hashes b, using its spare capacity for the padding (see sum256).
+// sumHash returns the identity hash SHA-256(b).
 func sumHash(b []byte) Hash {
 	h := Hash{n: sha256.Size}
 	sum := sum256(b)

@@ -15,8 +15,8 @@ var (
 )
 
 // saltedBufSize is the stack buffer for "base64 text || salt" inputs to
-// SHA-256, padding included: 44 bytes of base64 plus salts up to 139 bytes
-// (fixture and production salts are 44). Longer salts work but cost a heap
+// SHA-256: 44 bytes of base64 plus salts up to 148 bytes (fixture and
+// production salts are 44). Longer salts work but cost a heap
 // allocation.
 const saltedBufSize = 192
 
@@ -98,8 +98,8 @@ func RawUIDv3(flh *[32]byte, salt string, scope Scope, typ Type) RawUID {
 // FLHText is the base64 text of a first-level hash: the part of the SHA-256
 // input of v2 and v3 raw UIDs that does not depend on the salt (§3.4).
 // Encoding it once lets a bucket's current and previous raw UIDs share it,
-// and the text stays in place in a buffer with room for the salt and the
-// SHA-256 padding. The zero value is not useful; call Set. An FLHText is
+// and the text stays in place in a buffer with room for the salt. The zero
+// value is not useful; call Set. An FLHText is
 // not safe for concurrent use: each raw UID is hashed in its buffer.
 type FLHText struct {
 	b [saltedBufSize]byte // text in b[:44]; the rest is scratch

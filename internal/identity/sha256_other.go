@@ -1,7 +1,0 @@
-//go:build !amd64
-
-package identity
-
-const useSHANI = false
-
-func blocksSHANI(h *[8]uint32, p *byte, nblocks int) { panic("unreachable") }
