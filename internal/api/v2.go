@@ -57,7 +57,7 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 			return nil
 		}
 		mode := envelope.ModeFor(r.Header.Get("Content-Type"))
-		req, err := envelope.OpenWith(body, mode, client.Cipher, now, s.opt.Scope)
+		req, err := envelope.OpenInPlace(body, mode, client.Cipher, now, s.opt.Scope)
 		if err != nil {
 			var ee *envelope.Error
 			if errors.As(err, &ee) {

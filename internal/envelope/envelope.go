@@ -178,8 +178,22 @@ func Open(body []byte, mode Mode, secret []byte, now time.Time, scope identity.S
 
 // OpenWith is Open with the client's cipher from NewCipher.
 func OpenWith(body []byte, mode Mode, secret cipher.AEAD, now time.Time, scope identity.Scope) (Request, error) {
+	return openWith(body, false, mode, secret, now, scope)
+}
+
+// OpenInPlace is OpenWith for a body the caller gives up: a binary envelope
+// is decrypted in place, saving a copy of the body, and Request.Payload
+// aliases body. The caller must not use body afterwards.
+func OpenInPlace(body []byte, mode Mode, secret cipher.AEAD, now time.Time, scope identity.Scope) (Request, error) {
+	return openWith(body, true, mode, secret, now, scope)
+}
+
+// openWith runs Open; owned says body may be decrypted in place. That is
+// safe with the binary→text fallback: decryption only starts once byte 0 is
+// the version byte, and then there is no fallback.
+func openWith(body []byte, owned bool, mode Mode, secret cipher.AEAD, now time.Time, scope identity.Scope) (Request, error) {
 	if mode == ModeBinary {
-		req, err := openEnvelope(body, false, secret, now, scope)
+		req, err := openEnvelope(body, owned, secret, now, scope)
 		if err == nil {
 			req.Mode = ModeBinary
 			return req, nil

@@ -1,0 +1,53 @@
+package envelope_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"testing"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+)
+
+// TestOpenInPlace checks that OpenInPlace answers exactly as OpenWith for
+// binary, text and fallback bodies, including the failure paths.
+func TestOpenInPlace(t *testing.T) {
+	secret := bytes.Repeat([]byte{3}, 32)
+	other := bytes.Repeat([]byte{4}, 32)
+	aead, err := envelope.NewCipher(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(1_700_000_000_000)
+	payload := []byte(`{"email":"user@example.com"}`)
+	env, err := envelope.SealRequest(nil, secret, payload, now, [8]byte{9}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, _ := envelope.SealRequest(nil, other, payload, now, [8]byte{9}, nil)
+	text := []byte(base64.StdEncoding.EncodeToString(env))
+	for _, tc := range []struct {
+		name string
+		body []byte
+		mode envelope.Mode
+	}{
+		{"binary", env, envelope.ModeBinary},
+		{"text", text, envelope.ModeText},
+		{"text sent as binary", text, envelope.ModeBinary},
+		{"wrong secret", wrong, envelope.ModeBinary},
+		{"truncated", env[:40], envelope.ModeBinary},
+		{"json", []byte(`{"email":"x"}`), envelope.ModeBinary},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, wantErr := envelope.OpenWith(bytes.Clone(tc.body), tc.mode, aead, now, identity.ScopeUID2)
+			got, gotErr := envelope.OpenInPlace(bytes.Clone(tc.body), tc.mode, aead, now, identity.ScopeUID2)
+			if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+				t.Fatalf("err = %v; want %v", gotErr, wantErr)
+			}
+			if !bytes.Equal(got.Payload, want.Payload) || got.Nonce != want.Nonce || got.Mode != want.Mode || got.Timestamp != want.Timestamp {
+				t.Fatalf("OpenInPlace = %+v; want %+v", got, want)
+			}
+		})
+	}
+}
