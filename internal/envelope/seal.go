@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"io"
 	"time"
 )
@@ -38,5 +39,5 @@ func AppendBody(dst []byte, mode Mode, sealed []byte) []byte {
 	if mode == ModeBinary {
 		return append(dst, sealed...)
 	}
-	return appendBase64(dst, sealed)
+	return b64.AppendEncode(dst, sealed)
 }

@@ -6,32 +6,6 @@ import (
 	"testing"
 )
 
-func TestEncodeBase64(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for n := range 70 {
-		for range 50 {
-			src := make([]byte, n)
-			for i := range src {
-				src[i] = byte(r.Uint32())
-			}
-			want := base64.StdEncoding.EncodeToString(src)
-			if got := string(appendBase64([]byte("x"), src)); got != "x"+want {
-				t.Fatalf("appendBase64(x, %x) = %s; want x%s", src, got, want)
-			}
-		}
-	}
-}
-
-func TestB64Pairs(t *testing.T) {
-	for v := range 4096 {
-		b := []byte{byte(v >> 4), byte(v << 4)}
-		want := base64.StdEncoding.EncodeToString(b)[:2]
-		if got := string([]byte{byte(b64Pairs[v]), byte(b64Pairs[v] >> 8)}); got != want {
-			t.Fatalf("b64Pairs[%d] = %s; want %s", v, got, want)
-		}
-	}
-}
-
 func TestFLHText(t *testing.T) {
 	const salt = "vgv1BwiNRCW7F3VcNXHlZh+7oHJ4G4gCshbGcVOLnss="
 	r := rand.New(rand.NewPCG(3, 4))
@@ -72,12 +46,4 @@ func BenchmarkAppendBase64(b *testing.B) {
 			buf = base64.StdEncoding.AppendEncode(buf[:0], u.Bytes())
 		}
 	})
-}
-
-func BenchmarkEncodeBase64FLH(b *testing.B) {
-	var flh [32]byte
-	var t FLHText
-	for b.Loop() {
-		encodeBase64(t.b[:], flh[:])
-	}
 }

@@ -1,6 +1,10 @@
 package identity
 
-import "crypto/sha256"
+import (
+	"crypto/sha256"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
+)
 
 // Hash is an identity hash (operator-api.md §2.14): the SHA-256 of a
 // normalized email or phone, or the bytes of a hash the client supplied.
@@ -27,7 +31,7 @@ func (h *Hash) Bytes() []byte { return h.b[:h.n] }
 // AppendBase64 appends the standard base64 encoding of h, with padding (the
 // form Java's Base64.getEncoder produces), to dst and returns the result.
 func (h *Hash) AppendBase64(dst []byte) []byte {
-	return appendBase64(dst, h.b[:h.n])
+	return b64.AppendEncode(dst, h.b[:h.n])
 }
 
 // emailBufSize is the stack buffer used to normalize an email before hashing.

@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"errors"
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"log/slog"
 )
 
@@ -24,7 +25,7 @@ const saltedBufSize = 192
 // hashes the base64 text, not the bytes, at both hashing steps (§3.2, §3.4).
 func sumBase64Salted(b []byte, salt string) [32]byte {
 	var buf [saltedBufSize]byte
-	n := encodeBase64(buf[:], b)
+	n := b64.Encode(buf[:], b)
 	return sum256(append(buf[:n], salt...))
 }
 
@@ -77,7 +78,7 @@ func (u *RawUID) Bytes() []byte { return u.b[:u.n] }
 // AppendBase64 appends the standard base64 encoding of u, with padding (the
 // form used in every JSON response), to dst and returns the result.
 func (u *RawUID) AppendBase64(dst []byte) []byte {
-	return appendBase64(dst, u.b[:u.n])
+	return b64.AppendEncode(dst, u.b[:u.n])
 }
 
 // RawUIDv2 returns the 32-byte v2 raw UID SHA-256(ASCII(b64(FLH)) ||
@@ -113,7 +114,7 @@ func NewFLHText(flh *[32]byte) (t FLHText) {
 
 // Set makes t the base64 text of flh.
 func (t *FLHText) Set(flh *[32]byte) {
-	encode32((*[44]byte)(t.b[:44]), flh)
+	b64.Encode32((*[44]byte)(t.b[:44]), flh)
 }
 
 // sum returns SHA-256(text || UTF-8(salt)).
