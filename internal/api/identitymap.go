@@ -179,6 +179,9 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 	if req.payload == nil {
 		return nil, clientError(missing)
 	}
+	// The route skips the envelope's JSON check (v2Validating): Members
+	// validates the whole payload even after the callback stops, so a syntax
+	// error anywhere wins over a bad member earlier in it, as in §1.4 step 7.
 	var vals [4]jsonscan.Value
 	members, bad := 0, false
 	if err := jsonscan.Members(req.payload, func(key []byte, v jsonscan.Value) bool {

@@ -146,7 +146,7 @@ func (s *Server) routes() {
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
 		{"POST /v2/token/logout", s.handleLogout},
 		{"POST /v2/identity/map", s.v2(store.RoleMapper, s.handleIdentityMapV2)},
-		{"POST /v3/identity/map", s.v2(store.RoleMapper, s.handleIdentityMapV3)},
+		{"POST /v3/identity/map", s.v2Validating(store.RoleMapper, s.handleIdentityMapV3)},
 		{"POST /v2/identity/buckets", s.v2(store.RoleMapper, s.handleBuckets)},
 		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest)},
 		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},

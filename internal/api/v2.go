@@ -25,6 +25,18 @@ type v2Handler func(req *v2Request) ([]byte, error)
 // body, authenticate with one of roles, open the envelope (§1.4), call h, seal
 // the response with the echoed nonce (§1.5.1).
 func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *http.Request) error {
+	return s.v2Flow(roles, h, true)
+}
+
+// v2Validating is v2 for handlers that validate the whole payload while they
+// parse it and answer invalid JSON with msgPayloadNotJSON before any other
+// error (§1.4 step 7); it skips the envelope's separate scan of the payload,
+// a measurable cost on 5,000-identity bodies.
+func (s *Server) v2Validating(roles store.Role, h v2Handler) func(http.ResponseWriter, *http.Request) error {
+	return s.v2Flow(roles, h, false)
+}
+
+func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		body, err := readBody(r)
 		if err != nil {
@@ -44,7 +56,7 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 			var payload []byte
 			if len(body) > 0 {
 				payload = body
-				if !isJSONObject(payload) {
+				if checkPayload && !isJSONObject(payload) {
 					return clientError(msgPayloadNotJSON)
 				}
 			}
@@ -57,7 +69,11 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 			return nil
 		}
 		mode := envelope.ModeFor(r.Header.Get("Content-Type"))
-		req, err := envelope.OpenInPlace(body, mode, client.Cipher, now, s.opt.Scope)
+		open := envelope.OpenInPlace
+		if !checkPayload {
+			open = envelope.OpenInPlaceUnchecked
+		}
+		req, err := open(body, mode, client.Cipher, now, s.opt.Scope)
 		if err != nil {
 			var ee *envelope.Error
 			if errors.As(err, &ee) {
@@ -88,7 +104,7 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 }
 
 // msgPayloadNotJSON is §1.4 step 7's message, also used when encryption is off.
-const msgPayloadNotJSON = "Invalid payload in body: Data is not valid json string."
+const msgPayloadNotJSON = envelope.MsgPayloadNotJSON
 
 // success wraps a body JSON value as {"body":<body>,"status":"success"}.
 func success(body []byte) []byte {
