@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -140,16 +139,6 @@ func buildOperator(t *testing.T) string {
 	return bin
 }
 
-func azFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestAzureAKS runs the operator binary as the AKS container does, against
 // the fakes: start-up to serving and SIGTERM, then every start-up error
 // code with its exit status and one-line message.
@@ -161,7 +150,7 @@ func TestAzureAKS(t *testing.T) {
 	w := newAzureWorld(t, bin)
 
 	t.Run("start-up to serving", func(t *testing.T) {
-		addr := azFreeAddr(t)
+		addr := freeAddr(t)
 		var stderr bytes.Buffer
 		cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text")
 		cmd.Env = w.env(nil)
@@ -204,7 +193,7 @@ func TestAzureAKS(t *testing.T) {
 	})
 
 	t.Run("SIGTERM while waiting for the sidecar exits 0", func(t *testing.T) {
-		cmd := exec.Command(bin, "--http-addr", azFreeAddr(t), "--metrics-addr", "", "--log-format", "text")
+		cmd := exec.Command(bin, "--http-addr", freeAddr(t), "--metrics-addr", "", "--log-format", "text")
 		cmd.Env = w.env(map[string]string{"SKR_URL": "http://127.0.0.1:1"})
 		pr, pw := io.Pipe()
 		cmd.Stderr = pw
@@ -277,7 +266,7 @@ func TestAzureAKS(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			args := append([]string{"--http-addr", azFreeAddr(t), "--metrics-addr", "", "--azure-retry", "0"}, tt.args...)
+			args := append([]string{"--http-addr", freeAddr(t), "--metrics-addr", "", "--azure-retry", "0"}, tt.args...)
 			cmd := exec.CommandContext(ctx, bin, args...)
 			cmd.Env = world.env(tt.env)
 			var stderr bytes.Buffer

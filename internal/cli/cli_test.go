@@ -201,11 +201,7 @@ func TestSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "uid2-operator")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/uid2-operator")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildOperator(t)
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false")
 	var errb bytes.Buffer
