@@ -62,13 +62,9 @@ type cstgRequest struct {
 // and the client's ephemeral key, and the answer sealed with that secret.
 // Checks run in the reference's order.
 func (s *Server) handleCSTG(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(r)
+	body, snap, err := s.readRequest(r)
 	if err != nil {
 		return err
-	}
-	snap := s.opt.Store.Load()
-	if !snap.Complete() {
-		return plainError(http.StatusServiceUnavailable, errors.New("store not loaded"))
 	}
 	req, err := parseCSTGRequest(body)
 	if err != nil {

@@ -206,6 +206,24 @@ func writeJSON(w http.ResponseWriter, code int, body []byte) {
 	w.Write(body)
 }
 
+// errNotLoaded answers requests that arrive before the first full load
+// (fail closed: no keys, no service).
+var errNotLoaded = errors.New("store not loaded")
+
+// readRequest reads the body and returns it with the snapshot the whole
+// request uses; a store without data yet is 503.
+func (s *Server) readRequest(r *http.Request) ([]byte, *store.Snapshot, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap := s.opt.Store.Load()
+	if !snap.Complete() {
+		return nil, nil, plainError(http.StatusServiceUnavailable, errNotLoaded)
+	}
+	return body, snap, nil
+}
+
 // readBody reads the (already capped) body; an over-limit body is 413.
 func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -180,13 +179,9 @@ const (
 // handleRefresh is POST /v2/token/refresh (§2.2): no envelope, optional
 // authentication, a response sealed with the old refresh_response_key.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(r)
+	body, snap, err := s.readRequest(r)
 	if err != nil {
 		return err
-	}
-	snap := s.opt.Store.Load()
-	if !snap.Complete() {
-		return plainError(http.StatusServiceUnavailable, errors.New("store not loaded"))
 	}
 	caller := snap.Clients.ByKey(bearerKey(r))
 	authenticated := caller != nil

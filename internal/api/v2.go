@@ -38,13 +38,9 @@ func (s *Server) v2Validating(roles store.Role, h v2Handler) func(http.ResponseW
 
 func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		body, err := readBody(r)
+		body, snap, err := s.readRequest(r)
 		if err != nil {
 			return err
-		}
-		snap := s.opt.Store.Load()
-		if !snap.Complete() {
-			return plainError(http.StatusServiceUnavailable, errors.New("store not loaded"))
 		}
 		client, err := authenticate(r, snap, roles)
 		if err != nil {
