@@ -127,7 +127,7 @@ func azureStartup(ctx context.Context, s streams, f serveFlags, log *slog.Logger
 	if err := skr.WaitReady(ctx, skrWait, log); err != nil {
 		return fmt.Errorf("attestation: %w", err)
 	}
-	return runCoreMode(ctx, s, cfg, skr, log)
+	return runCoreMode(ctx, cfg, skr, log)
 }
 
 // applyAzure sets what the reference's {integ,prod}-uid2-config.json and

@@ -89,8 +89,7 @@ func coreConfig(cfg config.Config, provider attest.Provider, log *slog.Logger) c
 // cfg must already hold the operator key and Core URLs. The Azure start-up
 // calls this with its Key Vault operator key and its SKR/MAA provider;
 // serve passes attest.Trusted{}.
-func runCoreMode(ctx context.Context, s streams, cfg config.Config, provider attest.Provider, log *slog.Logger) error {
-	_ = s
+func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provider, log *slog.Logger) error {
 	reg := newRegistry()
 	cc := coreConfig(cfg, provider, log)
 	cc.Metrics = core.NewMetrics(reg)

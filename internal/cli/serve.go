@@ -163,7 +163,7 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 		return err
 	}
 	if cfg.CoreMode() {
-		return runCoreMode(ctx, s, cfg, attest.Trusted{}, log)
+		return runCoreMode(ctx, cfg, attest.Trusted{}, log)
 	}
 
 	st := store.New(nil)
