@@ -1,7 +1,6 @@
 package aks
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -246,7 +245,3 @@ func envValue(env []corev1.EnvVar, name string) string {
 	}
 	return ""
 }
-
-// trimDoc is used by tests and render to compare manifests without
-// trailing whitespace differences.
-func trimDoc(b []byte) []byte { return bytes.TrimRight(b, " \n") }

@@ -325,14 +325,14 @@ func TestCSTGOptions(t *testing.T) {
 		// The reference's strict mapping answers 500 here (an artefact, §7);
 		// we accept the request.
 		f, c := newCSTGFixture(t, api.Options{})
-		body, secret := c.request(t, cstgCall{plaintext: `{"email_hash":"` + sha256b64("a@example.com") + `"}`,
+		body, _ := c.request(t, cstgCall{plaintext: `{"email_hash":"` + sha256b64("a@example.com") + `"}`,
 			body: map[string]any{"sdk_version": "9.9", "timestamp": "1700000000000"}})
 		// A numeric string timestamp is coerced, as Jackson does; the AAD
 		// was built with the client's own timestamp, so decryption fails.
 		if resp := c.post(t, f, body); resp.code != 400 || !strings.Contains(string(resp.body), "payload decryption failed") {
 			t.Errorf("string timestamp: %d %s", resp.code, resp.body)
 		}
-		body, secret = c.request(t, cstgCall{plaintext: `{"email_hash":"` + sha256b64("a@example.com") + `"}`,
+		body, secret := c.request(t, cstgCall{plaintext: `{"email_hash":"` + sha256b64("a@example.com") + `"}`,
 			body: map[string]any{"sdk_version": "9.9"}})
 		if r := openCSTGResponse(t, c.post(t, f, body), secret); r.Status != "success" {
 			t.Errorf("status %q", r.Status)

@@ -147,7 +147,13 @@ func ParseResponse(body []byte, k *Key) (*Token, error) {
 	if err != nil {
 		return nil, ErrDecrypt
 	}
+	// Core encrypts the token with RSA PKCS#1 v1.5 (core-and-optout.md §1.4);
+	// the protocol fixes it. The padding-oracle risk that deprecated it in
+	// Go 1.26 needs many decryptions under one key; each key here is fresh
+	// and decrypts exactly one Core answer.
+	//lint:ignore SA1019 protocol-mandated, see above
 	pt, err := rsa.DecryptPKCS1v15(nil, k.priv, ct)
+
 	if err != nil {
 		return nil, ErrDecrypt
 	}
@@ -172,6 +178,7 @@ func EncryptToken(random io.Reader, spki []byte, token string) (string, error) {
 	if !ok {
 		return "", errors.New("attest: public key is not RSA")
 	}
+	//lint:ignore SA1019 Core's protocol (the stand-in plays Core)
 	ct, err := rsa.EncryptPKCS1v15(random, rpub, []byte(token))
 	if err != nil {
 		return "", fmt.Errorf("attest: encrypt token: %w", err)

@@ -53,7 +53,7 @@ func (p PurposeSet) Has(id int) bool {
 // device (1), select basic ads (2), create a personalised ads profile (3),
 // select personalised ads (4), measure ad performance (7) and develop and
 // improve products (10).
-const EUIDPurposes PurposeSet = 1<<(1-1) | 1<<(2-1) | 1<<(3-1) | 1<<(4-1) | 1<<(7-1) | 1<<(10-1)
+const EUIDPurposes PurposeSet = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<6 | 1<<9 // bit id-1 for ids 1, 2, 3, 4, 7, 10
 
 // Consent is the part of a TCF v2 core segment that the consent rule reads.
 // The zero value grants nothing.
