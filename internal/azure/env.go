@@ -259,3 +259,36 @@ func withArticle(w string) string {
 	}
 	return "a " + w
 }
+
+// Endpoints are the Key Vault and SKR sidecar addresses of the reference's
+// enclave_platform=azure-cc start-up, where the vault and secret names come
+// from the config keys azure_vault_name and azure_secret_name instead of the
+// AKS variables.
+type Endpoints struct {
+	VaultURL           string
+	VaultURLOverridden bool
+	SKRURL             string
+}
+
+// LoadEndpoints checks the vault name and applies the VAULT_URL and SKR_URL
+// test overrides; an error names the config key or variable.
+func LoadEndpoints(vaultName string, lookup func(string) (string, bool)) (*Endpoints, error) {
+	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
+	if !validVaultName.MatchString(vaultName) || strings.Contains(vaultName, "--") {
+		return nil, fmt.Errorf("azure_vault_name: %q is not a Key Vault name (3-24 letters, digits and single hyphens, starting with a letter); use the vault name, not its URL", vaultName)
+	}
+	e := &Endpoints{VaultURL: "https://" + vaultName + ".vault.azure.net", SKRURL: DefaultSKRURL}
+	if v := get(EnvVaultURL); v != "" {
+		if u, err := url.Parse(v); err != nil || u.Scheme != "https" || u.Host == "" {
+			return nil, fmt.Errorf("%s: %q is not an https URL", EnvVaultURL, v)
+		}
+		e.VaultURL, e.VaultURLOverridden = strings.TrimRight(v, "/"), true
+	}
+	if v := get(EnvSKRURL); v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s: %q is not an http(s) URL", EnvSKRURL, v)
+		}
+		e.SKRURL = strings.TrimRight(v, "/")
+	}
+	return e, nil
+}

@@ -169,3 +169,23 @@ func TestInstanceIDPrefix(t *testing.T) {
 		t.Errorf("InstanceIDPrefix = %q, %v; want azr-abcdef-5.70.250", got, err)
 	}
 }
+
+func TestLoadEndpoints(t *testing.T) {
+	env := map[string]string{}
+	e, err := azure.LoadEndpoints("uid2vault", lookup(env))
+	if err != nil || e.VaultURL != "https://uid2vault.vault.azure.net" || e.VaultURLOverridden || e.SKRURL != azure.DefaultSKRURL {
+		t.Fatalf("LoadEndpoints = %+v, %v", e, err)
+	}
+	env["VAULT_URL"], env["SKR_URL"] = "https://127.0.0.1:8443/", "http://127.0.0.1:9001"
+	if e, err = azure.LoadEndpoints("uid2vault", lookup(env)); err != nil || e.VaultURL != "https://127.0.0.1:8443" || !e.VaultURLOverridden || e.SKRURL != "http://127.0.0.1:9001" {
+		t.Fatalf("with overrides: %+v, %v", e, err)
+	}
+	for name, want := range map[string]string{
+		"https://uid2vault.vault.azure.net": "azure_vault_name: \"https://uid2vault.vault.azure.net\" is not a Key Vault name",
+		"a--b":                              "azure_vault_name: \"a--b\" is not a Key Vault name",
+	} {
+		if _, err := azure.LoadEndpoints(name, lookup(env)); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("LoadEndpoints(%q) = %v; want %q", name, err, want)
+		}
+	}
+}

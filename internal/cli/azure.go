@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -114,17 +115,72 @@ func azureStartup(ctx context.Context, s streams, f serveFlags, log *slog.Logger
 		return err
 	}
 
-	cfg, err := loadConfig(f, log)
+	cfg, err := loadConfig(f, lookup, log)
 	if err != nil {
 		return err
 	}
-	applyAzure(&cfg, st, key, prefix, f.configFile != "")
+	applyAzure(&cfg, st, key, prefix)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
-	skr := &azure.SKR{URL: st.SKRURL, MAABaseURL: st.MAABaseURL}
+	// maa_server_base_url (config or env) replaces the default MAA; the
+	// MAA_URL test override replaces both.
+	maa := st.MAABaseURL
+	if _, overridden := lookup(azure.EnvMAAURL); !overridden && cfg.MaaServerBaseURL != "" {
+		maa = cfg.MaaServerBaseURL
+	}
+	skr := &azure.SKR{URL: st.SKRURL, MAABaseURL: maa}
 	if err := skr.WaitReady(ctx, skrWait, log); err != nil {
+		return fmt.Errorf("attestation: %w", err)
+	}
+	return runCoreMode(ctx, cfg, skr, log)
+}
+
+// runAzureCC is the reference operator's own start-up for enclave_platform
+// azure-cc, without the AKS entry script (core-and-optout.md §1.3): the
+// operator key comes from Key Vault azure_vault_name / azure_secret_name with
+// the managed identity, attestation goes through the SKR sidecar to
+// maa_server_base_url, and Core and Opt-Out come from the config
+// (core_attest_url and the metadata paths, or --core-url).
+func runAzureCC(ctx context.Context, cfg config.Config, retryFor time.Duration, log *slog.Logger, lookup func(string) (string, bool)) error {
+	for _, k := range []struct{ key, v string }{{"azure_vault_name", cfg.AzureVaultName}, {"azure_secret_name", cfg.AzureSecretName}} {
+		if k.v == "" {
+			return &config.ValidationError{Field: k.key, Msg: "required when enclave_platform is azure-cc (a config key or an environment variable of that name); " +
+				"or set VAULT_NAME, OPERATOR_KEY_SECRET_NAME and DEPLOYMENT_ENVIRONMENT for the AKS start-up"}
+		}
+	}
+	if !cfg.CoreMode() {
+		return &config.ValidationError{Field: "core_attest_url", Msg: "required when enclave_platform is azure-cc (or pass --core-url)"}
+	}
+	ep, err := azure.LoadEndpoints(cfg.AzureVaultName, lookup)
+	if err != nil {
+		return err
+	}
+	log.Info("azure-cc start-up", "vault", ep.VaultURL, "secret", cfg.AzureSecretName,
+		"maa", cmp.Or(cfg.MaaServerBaseURL, azure.DefaultMAABaseURL), "core", cfg.CoreAttestURL)
+	identityRetry, permissionRetry, skrWait := azureBackoffs(retryFor)
+	kv := &azure.KeyVault{
+		URL:               ep.VaultURL,
+		Secret:            cfg.AzureSecretName,
+		AnyChallengeHost:  ep.VaultURLOverridden,
+		IdentityBackoff:   identityRetry,
+		PermissionBackoff: permissionRetry,
+		Log:               log,
+	}
+	if retryFor <= 0 {
+		kv.SDKRetries = -1
+	}
+	key, err := kv.OperatorKey(ctx)
+	if err != nil {
+		return err
+	}
+	cfg.CoreAPIToken = key
+	skr := &azure.SKR{URL: ep.SKRURL, MAABaseURL: cfg.MaaServerBaseURL}
+	if err := skr.WaitReady(ctx, skrWait, log); err != nil {
+		if ctx.Err() != nil {
+			return nil // SIGTERM during start-up is a normal stop
+		}
 		return fmt.Errorf("attestation: %w", err)
 	}
 	return runCoreMode(ctx, cfg, skr, log)
@@ -132,17 +188,19 @@ func azureStartup(ctx context.Context, s streams, f serveFlags, log *slog.Logger
 
 // applyAzure sets what the reference's {integ,prod}-uid2-config.json and
 // azr.py set (azure-aks.md §1.3 step 4): the Core and Opt-Out URLs, the
-// operator key, the azure-cc platform, encrypted files, the opt-out folder
-// and the instance id. Without a config file, client-side token generation
-// is off, as for any private operator in Core mode: Core refuses it sites
-// and keypairs.
-func applyAzure(cfg *config.Config, st *azure.Settings, key, instancePrefix string, fromFile bool) {
-	if !fromFile {
+// operator key, the azure-cc platform, the vault and secret names (azr.py
+// exports them as azure_vault_name and azure_secret_name), encrypted files,
+// the opt-out folder and the instance id. Unless a config file or variable
+// sets it, client-side token generation is off, as for any private operator
+// in Core mode: Core refuses it sites and keypairs.
+func applyAzure(cfg *config.Config, st *azure.Settings, key, instancePrefix string) {
+	if !cfg.IsSet("client_side_token_generate") {
 		cfg.ClientSideTokenGenerate = false
 	}
 	cfg.StorageMock = false
 	cfg.CoreAPIToken = key
-	cfg.EnclavePlatform = "azure-cc"
+	cfg.EnclavePlatform = config.PlatformAzureCC
+	cfg.AzureVaultName, cfg.AzureSecretName = st.VaultName, st.SecretName
 	cfg.OperatorType = "private"
 	cfg.UIDInstanceIDPrefix = instancePrefix
 	cfg.EncryptedFiles = true

@@ -53,6 +53,13 @@ type azureWorld struct {
 
 func newAzureWorld(t *testing.T, bin string, enclaves ...string) *azureWorld {
 	t.Helper()
+	return newAzureWorldMAA(t, bin, azure.DefaultMAABaseURL, enclaves...)
+}
+
+// newAzureWorldMAA is newAzureWorld with a Core that trusts MAA tokens from
+// the MAA base URL maa only.
+func newAzureWorldMAA(t *testing.T, bin, maa string, enclaves ...string) *azureWorld {
+	t.Helper()
 	w := &azureWorld{bin: bin}
 	w.idSrv = httptest.NewServer(azuretest.NewIdentity(azToken, azHeader))
 	t.Cleanup(w.idSrv.Close)
@@ -89,7 +96,7 @@ func newAzureWorld(t *testing.T, bin string, enclaves ...string) *azureWorld {
 		Dataset:      dataset,
 		Operators:    []standin.Operator{{Key: azKey, SiteID: standin.DefaultSiteID, Type: "private", Protocol: standin.ProtocolAzureCC}},
 		OptoutFolder: azOptout,
-		AzureCC:      &standin.AzureCC{Signer: &skrKey.PublicKey, Issuer: azure.DefaultMAABaseURL, Enclaves: enclaves},
+		AzureCC:      &standin.AzureCC{Signer: &skrKey.PublicKey, Issuer: maa, Enclaves: enclaves},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +196,64 @@ func TestAzureAKS(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			cmd.Process.Kill()
 			t.Fatal("no exit within 30 s of SIGTERM")
+		}
+	})
+
+	// The reference operator's own azure-cc start-up, configured the way
+	// azr.py hands it over: enclave_platform from the config, the vault and
+	// secret as environment variables named like the config keys, and a
+	// non-default MAA in maa_server_base_url.
+	t.Run("enclave_platform azure-cc from config keys", func(t *testing.T) {
+		const maa = "https://maa-test.example"
+		mw := newAzureWorldMAA(t, bin, maa)
+		cfgFile := filepath.Join(t.TempDir(), "config.json")
+		os.WriteFile(cfgFile, []byte(`{"enclave_platform":"azure-cc","operator_type":"private","encrypted_files":true,"maa_server_base_url":"`+maa+`"}`), 0o600)
+		addr := freeAddr(t)
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin, "--config", cfgFile, "--core-url", mw.coreSrv.URL, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text")
+		cmd.Env = mw.env(map[string]string{"VAULT_NAME": "", "OPERATOR_KEY_SECRET_NAME": "", "DEPLOYMENT_ENVIRONMENT": "",
+			"azure_vault_name": "uid2vault", "azure_secret_name": azSecret, "optout_s3_folder": azOptout})
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		defer func() {
+			if t.Failed() {
+				t.Logf("operator stderr:\n%s", stderr.String())
+			}
+		}()
+		if !azWaitOK(t, "http://"+addr+"/ops/healthcheck", done) {
+			t.Fatal("operator never answered OK on /ops/healthcheck")
+		}
+		reqs := mw.skr.Requests()
+		if len(reqs) == 0 || reqs[0].MAAEndpoint != "maa-test.example" {
+			t.Errorf("SKR requests = %+v; want maa_endpoint maa-test.example", reqs)
+		}
+		if strings.Contains(stderr.String(), azKey) {
+			t.Error("the operator logged its key")
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("after SIGTERM: %v; want exit 0", err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("no exit within 30 s of SIGTERM")
+		}
+	})
+
+	t.Run("enclave_platform azure-cc without a vault name", func(t *testing.T) {
+		cmd := exec.Command(bin, "--core-url", w.coreSrv.URL, "--http-addr", freeAddr(t), "--metrics-addr", "")
+		cmd.Env = w.env(map[string]string{"VAULT_NAME": "", "OPERATOR_KEY_SECRET_NAME": "", "DEPLOYMENT_ENVIRONMENT": "",
+			"enclave_platform": "azure-cc", "azure_secret_name": azSecret})
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(lastLine(string(out)), "azure_vault_name: required when enclave_platform is azure-cc") {
+			t.Errorf("exit %v: %s", err, out)
 		}
 	})
 

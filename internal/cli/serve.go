@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +31,7 @@ import (
 // serveFlags are the flags of serve (and of the bare command).
 type serveFlags struct {
 	configFile   string
+	defaultFile  string
 	httpAddr     string
 	metricsAddr  string
 	datasetDir   string
@@ -75,7 +78,8 @@ EXIT CODES
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.configFile, "config", "", "operator config `file` (the reference operator's JSON keys)")
+	fl.StringVar(&f.configFile, "config", "", "operator config `file` (the reference operator's JSON keys); wins over environment variables named like a key (default $VERTX_CONFIG_PATH)")
+	fl.StringVar(&f.defaultFile, "default-config", "", "default config `file`: below environment variables named like a key, like the reference's conf/default-config.json (default $VERTX_DEFAULT_CONFIG_PATH)")
 	fl.StringVar(&f.httpAddr, "http-addr", config.DefaultHTTPAddr, "`address` of the public API")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", config.DefaultMetricsAddr, "`address` of the Prometheus /metrics endpoint (empty disables it)")
 	fl.StringVar(&f.datasetDir, "dataset", "", "local mode: load the dataset from `dir` (Core file formats) instead of the embedded one")
@@ -106,35 +110,73 @@ func newLogger(s streams, format, level string) (*slog.Logger, error) {
 	return nil, usageError{fmt.Errorf("--log-format: %q is not json or text", format)}
 }
 
-// loadConfig builds the configuration: defaults, then the config file, then flags.
-func loadConfig(f serveFlags, log *slog.Logger) (config.Config, error) {
+// Environment variables that name the config files when the flags are not
+// given, as in the reference (uid2-shared VertxUtils).
+const (
+	envConfigPath        = "VERTX_CONFIG_PATH"
+	envDefaultConfigPath = "VERTX_DEFAULT_CONFIG_PATH"
+)
+
+// loadConfig builds the configuration in the reference's order, later layers
+// winning (uid2-shared VertxUtils#createConfigRetriever): code defaults, the
+// default config file, environment variables named like a config key, the
+// config file (the reference's -Dvertx-config-path override file), then
+// flags. Unknown key names of both files are logged once.
+func loadConfig(f serveFlags, lookup func(string) (string, bool), log *slog.Logger) (config.Config, error) {
 	cfg := config.Default()
-	if f.configFile != "" {
-		file, err := os.Open(f.configFile)
+	var unknown []string
+	parseFile := func(flag, path string) error {
+		file, err := os.Open(path)
 		if err != nil {
-			return cfg, fmt.Errorf("--config: %w", err)
+			return fmt.Errorf("%s: %w", flag, err)
 		}
-		unknown, err := cfg.Parse(file)
-		file.Close()
+		defer file.Close()
+		u, err := cfg.Parse(file)
 		if err != nil {
-			return cfg, fmt.Errorf("--config %s: %w", f.configFile, err)
+			return fmt.Errorf("%s %s: %w", flag, path, err)
 		}
-		if len(unknown) > 0 {
-			log.Info("config keys not used by this operator", "keys", unknown)
+		unknown = append(unknown, u...)
+		return nil
+	}
+	orEnv := func(v, env string) string {
+		if v == "" {
+			v, _ = lookup(env)
+		}
+		return strings.TrimSpace(v)
+	}
+	if p := orEnv(f.defaultFile, envDefaultConfigPath); p != "" {
+		if err := parseFile("--default-config", p); err != nil {
+			return cfg, err
 		}
 	}
-	if f.coreURL != "" {
-		if f.configFile == "" {
-			// The reference's code defaults for an attested private
-			// operator: Core refuses sites and keypairs to it (§2.4).
-			cfg.ClientSideTokenGenerate = false
+	set, err := cfg.ApplyEnv(lookup)
+	if err != nil {
+		return cfg, err
+	}
+	if len(set) > 0 {
+		log.Info("config keys set by environment variables", "keys", set)
+	}
+	if p := orEnv(f.configFile, envConfigPath); p != "" {
+		if err := parseFile("--config", p); err != nil {
+			return cfg, err
 		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		log.Info("config keys not used by this operator", "keys", slices.Compact(unknown))
+	}
+	if f.coreURL != "" {
 		cfg.StorageMock = false
 		cfg.DeriveCorePaths(f.coreURL, f.optoutURL)
 	}
+	if cfg.CoreMode() && !cfg.IsSet("client_side_token_generate") {
+		// The reference's code default for an attested operator: Core
+		// refuses sites and keypairs to a private one (§2.4).
+		cfg.ClientSideTokenGenerate = false
+	}
 	if key := f.operatorKey; key != "" {
 		cfg.CoreAPIToken = key
-	} else if key := os.Getenv("UID2_OPERATOR_KEY"); key != "" {
+	} else if key, _ := lookup("UID2_OPERATOR_KEY"); key != "" {
 		cfg.CoreAPIToken = key
 	}
 	cfg.HTTPAddr = f.httpAddr
@@ -153,14 +195,21 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	if az, err := useAzure(f.azure, os.LookupEnv); err != nil {
+	lookup := os.LookupEnv
+	if az, err := useAzure(f.azure, lookup); err != nil {
 		return err
 	} else if az {
-		return runAzureAKS(ctx, s, f, log, os.LookupEnv)
+		return runAzureAKS(ctx, s, f, log, lookup)
 	}
-	cfg, err := loadConfig(f, log)
+	cfg, err := loadConfig(f, lookup, log)
 	if err != nil {
 		return err
+	}
+	if cfg.EnclavePlatform == config.PlatformAzureCC {
+		if f.azure.platform == platformDefault {
+			return usageError{fmt.Errorf("--platform default conflicts with enclave_platform %q from the config or the environment; drop one of them", cfg.EnclavePlatform)}
+		}
+		return runAzureCC(ctx, cfg, f.azure.retryFor, log, lookup)
 	}
 	if cfg.CoreMode() {
 		return runCoreMode(ctx, cfg, attest.Trusted{}, log)

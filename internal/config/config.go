@@ -1,6 +1,7 @@
 // Package config holds the operator's configuration: the reference operator's
-// JSON config keys (core-and-optout.md §4.2, operator-api.md §1.6) with their
-// defaults, parsing and validation. Env vars and flags are layered by cli.
+// JSON config keys (core-and-optout.md §4.1–§4.2, operator-api.md §1.6) with
+// their defaults, parsing, the environment-variable overlay and validation.
+// cli decides the order of the layers and applies flags.
 package config
 
 import (
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,12 +40,23 @@ const (
 // so an existing operator config file works unchanged.
 type Config struct {
 	// Core / attestation.
-	CoreAttestURL       string `json:"core_attest_url"`
-	CoreAPIToken        string `json:"core_api_token"`
-	OperatorType        string `json:"operator_type"`
+	CoreAttestURL string `json:"core_attest_url"`
+	CoreAPIToken  string `json:"core_api_token"`
+	OperatorType  string `json:"operator_type"`
+	// EnclavePlatform selects the attestation protocol and the source of
+	// the operator key: "" (trusted: core_api_token) or "azure-cc" (SKR/MAA
+	// attestation, key from Key Vault azure_vault_name/azure_secret_name).
 	EnclavePlatform     string `json:"enclave_platform"`
 	UIDInstanceIDPrefix string `json:"uid_instance_id_prefix"`
 	StorageMock         bool   `json:"storage_mock"`
+	// MaaServerBaseURL is the MAA instance for azure-cc attestation; empty
+	// means the reference's default, https://sharedeus.eus.attest.azure.net.
+	MaaServerBaseURL string `json:"maa_server_base_url"`
+	// AzureVaultName and AzureSecretName name the Key Vault secret holding
+	// the operator key when enclave_platform is azure-cc. The reference's
+	// azr.py exports them as environment variables.
+	AzureVaultName  string `json:"azure_vault_name"`
+	AzureSecretName string `json:"azure_secret_name"`
 
 	// Store metadata paths: absolute URLs in Core mode, dataset paths locally.
 	ClientsMetadataPath             string `json:"clients_metadata_path"`
@@ -126,7 +139,17 @@ type Config struct {
 	StartupTimeout  time.Duration `json:"-"`
 	// DatasetDir, when set, replaces the embedded local dataset.
 	DatasetDir string `json:"-"`
+
+	// explicit holds the keys a config file or an environment variable set,
+	// so code defaults that depend on the mode never replace them.
+	explicit map[string]bool
 }
+
+// Enclave platforms (enclave_platform).
+const (
+	PlatformTrusted = ""
+	PlatformAzureCC = "azure-cc"
+)
 
 // Default returns the configuration with every default spelled out: local
 // mode on the embedded dataset, v2 encryption on, UID2 scope.
@@ -176,7 +199,7 @@ func Default() Config {
 	}
 }
 
-// Parse overlays the JSON document r on c. Known keys replace defaults;
+// Parse overlays the JSON document r on c. Known keys replace what is there;
 // unknown key names are returned (sorted) so the caller can log them once;
 // values of unknown keys are never echoed because they may be secrets.
 func (c *Config) Parse(r io.Reader) (unknown []string, err error) {
@@ -188,27 +211,86 @@ func (c *Config) Parse(r io.Reader) (unknown []string, err error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	known := map[string]bool{}
-	for _, f := range fields {
-		known[f] = true
-	}
 	for k := range raw {
-		if !known[k] {
+		if _, ok := keyKinds[k]; !ok {
 			unknown = append(unknown, k)
 		}
 	}
 	sort.Strings(unknown)
 	for k, v := range raw {
-		if !known[k] {
+		if _, ok := keyKinds[k]; !ok {
 			continue
 		}
-		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
-		if err := json.Unmarshal(one, c); err != nil {
+		if err := c.set(k, v); err != nil {
 			return nil, fmt.Errorf("config: %s: %v", k, typeError(err))
 		}
 	}
 	return unknown, nil
 }
+
+// ApplyEnv overlays environment variables named exactly like a config key
+// (lower case, e.g. enable_v2_encryption=false), as the reference's "env"
+// config store does (uid2-shared VertxUtils#createConfigRetriever). Values
+// are converted the way that store converts them: true/false in any case for
+// switches, a decimal integer for numbers, the raw text for everything else.
+// A value a switch or number cannot take is an error naming the variable.
+// ApplyEnv returns the names of the keys it set (never their values).
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) (set []string, err error) {
+	for _, k := range fields {
+		v, ok := lookup(k)
+		if !ok {
+			continue
+		}
+		raw, err := envValue(k, v)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.set(k, raw); err != nil {
+			return nil, &ValidationError{"environment variable " + k, v, typeError(err)}
+		}
+		set = append(set, k)
+	}
+	return set, nil
+}
+
+// envValue turns the text of environment variable k into the JSON value of
+// its key.
+func envValue(k, v string) (json.RawMessage, error) {
+	switch keyKinds[k] {
+	case kindBool:
+		switch {
+		case strings.EqualFold(v, "true"):
+			return json.RawMessage("true"), nil
+		case strings.EqualFold(v, "false"):
+			return json.RawMessage("false"), nil
+		}
+		return nil, &ValidationError{"environment variable " + k, v, "must be true or false"}
+	case kindNumber:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return nil, &ValidationError{"environment variable " + k, v, "must be an integer"}
+		}
+		return strconv.AppendInt(nil, n, 10), nil
+	}
+	b, _ := json.Marshal(v) // a Go string always marshals
+	return b, nil
+}
+
+// set decodes one key's JSON value into c and records the key as explicit.
+func (c *Config) set(k string, v json.RawMessage) error {
+	one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+	if err := json.Unmarshal(one, c); err != nil {
+		return err
+	}
+	if c.explicit == nil {
+		c.explicit = map[string]bool{}
+	}
+	c.explicit[k] = true
+	return nil
+}
+
+// IsSet reports whether a config file or an environment variable set key.
+func (c *Config) IsSet(key string) bool { return c.explicit[key] }
 
 func typeError(err error) string {
 	var te *json.UnmarshalTypeError
@@ -267,6 +349,18 @@ func (c *Config) Validate() error {
 			return &ValidationError{v.field, fmt.Sprint(v.v), "must be positive"}
 		}
 	}
+	switch c.EnclavePlatform {
+	case PlatformTrusted, PlatformAzureCC:
+	case "aws-nitro", "gcp-oidc":
+		return &ValidationError{"enclave_platform", c.EnclavePlatform, "is not supported by this operator, which runs on Azure; use empty (trusted) or azure-cc"}
+	default:
+		return &ValidationError{"enclave_platform", c.EnclavePlatform, "must be empty (trusted) or azure-cc"}
+	}
+	if c.MaaServerBaseURL != "" {
+		if u, err := url.Parse(c.MaaServerBaseURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			return &ValidationError{"maa_server_base_url", c.MaaServerBaseURL, "must be an https URL like https://sharedeus.eus.attest.azure.net"}
+		}
+	}
 	if c.OptoutSyntheticLogsCount < 0 {
 		return &ValidationError{"optout_synthetic_logs_count", fmt.Sprint(c.OptoutSyntheticLogsCount), "must not be negative"}
 	}
@@ -274,8 +368,8 @@ func (c *Config) Validate() error {
 		if err := checkURL("core_attest_url", c.CoreAttestURL); err != nil {
 			return err
 		}
-		if c.CoreAPIToken == "" {
-			return &ValidationError{Field: "core_api_token", Msg: "required in Core mode (set --operator-key or UID2_OPERATOR_KEY)"}
+		if c.CoreAPIToken == "" && c.EnclavePlatform != PlatformAzureCC {
+			return &ValidationError{Field: "core_api_token", Msg: "required in Core mode (set --operator-key or UID2_OPERATOR_KEY; with enclave_platform azure-cc it comes from Key Vault)"}
 		}
 		if c.UIDInstanceIDPrefix == "" {
 			return &ValidationError{Field: "uid_instance_id_prefix", Msg: "required in Core mode"}
@@ -303,17 +397,36 @@ func checkURL(field, v string) error {
 	return nil
 }
 
-// fields lists the JSON names of Config, computed once.
-var fields = func() []string {
-	var out []string
+// kind is the JSON type of a config key's value.
+type kind uint8
+
+const (
+	kindString kind = iota
+	kindBool
+	kindNumber
+)
+
+// keyKinds maps every JSON name of Config to the type of its value, read off
+// the encoding of the zero Config; fields lists the names, sorted.
+var keyKinds, fields = func() (map[string]kind, []string) {
 	b, _ := json.Marshal(Config{})
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(b, &m)
-	for k := range m {
-		out = append(out, k)
+	kinds := make(map[string]kind, len(m))
+	var names []string
+	for k, v := range m {
+		switch v[0] {
+		case 't', 'f':
+			kinds[k] = kindBool
+		case '"':
+			kinds[k] = kindString
+		default:
+			kinds[k] = kindNumber
+		}
+		names = append(names, k)
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(names)
+	return kinds, names
 }()
 
 // IsLocalPath reports whether a metadata path is a dataset path rather than a URL.
