@@ -28,7 +28,7 @@ const lastUpdatedLayout = "2006-01-02T15:04:05.000"
 // compatibility.
 func (s *Server) handleBuckets(req *v2Request) ([]byte, error) {
 	if req.payload == nil {
-		return nil, plainError(http.StatusInternalServerError, errors.New("buckets: empty payload"))
+		return nil, mandated(plainError(http.StatusInternalServerError, errors.New("buckets: empty payload")))
 	}
 	var since jsonscan.Value
 	if err := jsonscan.Members(req.payload, func(key []byte, v jsonscan.Value) bool {
@@ -53,7 +53,7 @@ func (s *Server) handleBuckets(req *v2Request) ([]byte, error) {
 	}
 	if overflow {
 		// Instant.toEpochMilli throws outside the try in the reference.
-		return nil, plainError(http.StatusInternalServerError, errors.New("buckets: since_timestamp out of millisecond range"))
+		return nil, mandated(plainError(http.StatusInternalServerError, errors.New("buckets: since_timestamp out of millisecond range")))
 	}
 	nowMs := req.now.UnixMilli()
 	set := req.snap.Salts

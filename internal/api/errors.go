@@ -12,6 +12,10 @@ type Error struct {
 	Status  string // the JSON "status"; empty for plain-text errors
 	Message string // the JSON "message", omitted when empty
 	Err     error
+	// Mandated marks a 5xx the reference sends for bad client input, kept
+	// for compatibility: it is logged as a rate-limited warning, not as an
+	// ERROR, since any client can cause it at its request rate.
+	Mandated bool
 }
 
 func (e *Error) Error() string {
@@ -63,6 +67,12 @@ func unauthorized() *Error {
 
 func noActiveKey(err error) *Error {
 	return &Error{HTTP: http.StatusInternalServerError, Status: statusUnknown, Message: msgNoActiveKey, Err: err}
+}
+
+// mandated marks e as a reference-mandated answer to bad input.
+func mandated(e *Error) *Error {
+	e.Mandated = true
+	return e
 }
 
 // plainError is a framework-style failure answered with the HTTP reason

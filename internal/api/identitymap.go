@@ -54,7 +54,7 @@ func serviceLinkOK(c *store.Client) error {
 // the reference observe; a 400 would be friendlier but would differ.
 func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	if req.payload == nil {
-		return nil, unknownError(msgMapV2Unknown, fmt.Errorf("empty payload"))
+		return nil, mandated(unknownError(msgMapV2Unknown, fmt.Errorf("empty payload")))
 	}
 	var vals [4]jsonscan.Value // by InputKind-1; Vert.x keeps the last duplicate
 	if err := jsonscan.Members(req.payload, func(key []byte, v jsonscan.Value) bool {
@@ -99,7 +99,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 			break
 		}
 		if v.Kind == jsonscan.Null {
-			return nil, unknownError(msgMapV2Unknown, fmt.Errorf("null element in %s", chosen))
+			return nil, mandated(unknownError(msgMapV2Unknown, fmt.Errorf("null element in %s", chosen)))
 		}
 	}
 	if err := serviceLinkOK(req.client); err != nil {

@@ -40,7 +40,7 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 		return nil, clientError(msgMissingAdvertisingIDs)
 	case jsonscan.Array:
 	default:
-		return nil, unknownError(msgOptoutStatusUnknown, errors.New("advertising_ids is not an array"))
+		return nil, mandated(unknownError(msgOptoutStatusUnknown, errors.New("advertising_ids is not an array")))
 	}
 	if jsonscan.Len(ids.Raw) > s.opt.OptoutStatusMaxRequestSize {
 		return nil, clientError(msgPayloadTooLarge)

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -86,6 +87,10 @@ type Options struct {
 	Logger  *slog.Logger
 	Now     func() time.Time
 	Rand    io.Reader
+
+	// Admission bounds the heavy routes (identity map v2/v3, buckets,
+	// opt-out status); nil admits everything.
+	Admission *admission.Controller
 }
 
 // Server serves the public API. Create it with New; it is safe for
@@ -100,6 +105,9 @@ type Server struct {
 	bufs   bufPool
 	// testFLH caches the test identities' first-level hashes (optout.go).
 	testFLH atomic.Pointer[testFLHs]
+	// busyLog and mandatedLog rate-limit warnings a client can cause at
+	// its request rate: admission rejections and reference-mandated 5xx.
+	busyLog, mandatedLog rateLog
 }
 
 // New returns a Server for opt.
@@ -145,9 +153,9 @@ func (s *Server) routes() {
 		{"POST /v2/token/refresh", s.handleRefresh},
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
 		{"POST /v2/token/logout", s.handleLogout},
-		{"POST /v2/identity/map", s.v2(store.RoleMapper, s.handleIdentityMapV2)},
-		{"POST /v3/identity/map", s.v2Validating(store.RoleMapper, s.handleIdentityMapV3)},
-		{"POST /v2/identity/buckets", s.v2(store.RoleMapper, s.handleBuckets)},
+		{"POST /v2/identity/map", s.heavy(s.v2(store.RoleMapper, s.handleIdentityMapV2))},
+		{"POST /v3/identity/map", s.heavy(s.v2Validating(store.RoleMapper, s.handleIdentityMapV3))},
+		{"POST /v2/identity/buckets", s.heavy(s.v2(store.RoleMapper, s.handleBuckets))},
 		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest)},
 		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
 		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
@@ -161,7 +169,7 @@ func (s *Server) routes() {
 	if !s.opt.DisableOptoutStatus {
 		roles := store.RoleMapper | store.RoleSharer | store.RoleIDReader
 		const pattern = "POST /v2/optout/status"
-		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.v2(roles, s.handleOptoutStatus))))
+		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.heavy(s.v2(roles, s.handleOptoutStatus)))))
 	}
 }
 
@@ -186,9 +194,13 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	if !errors.As(err, &e) {
 		e = plainError(http.StatusInternalServerError, err)
 	}
-	if e.HTTP >= 500 {
+	switch {
+	case e.Mandated:
+		s.mandatedLog.warn(s.log, s.now(), "reference-mandated 5xx answered to bad client input",
+			"path", r.URL.Path, "status", e.HTTP, "err", e.Err, "interval", rateLogInterval.String())
+	case e.HTTP >= 500:
 		s.log.Error("request failed", "path", r.URL.Path, "status", e.HTTP, "err", e.Err)
-	} else if e.Err != nil {
+	case e.Err != nil:
 		s.log.Debug("request rejected", "path", r.URL.Path, "status", e.HTTP, "err", e.Err)
 	}
 	if e.Status == "" {

@@ -47,6 +47,9 @@ var leafAllowed = map[string][]string{
 	"internal/salts":    {"internal/hashids"},
 	"internal/optout":   nil,
 	"internal/config":   nil,
+
+	// admission sizes and meters memory; it knows nothing of HTTP.
+	"internal/admission": nil,
 }
 
 // rules: an import (prefix) and the packages (prefixes) that may use it.

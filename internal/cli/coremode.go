@@ -184,5 +184,6 @@ func tokenExpiry(t *attest.Token) time.Time {
 // newAPIHandler builds the public API handler with its metrics on reg.
 func newAPIHandler(opts api.Options, reg *prometheus.Registry) http.Handler {
 	opts.Metrics = api.NewMetrics(reg)
+	registerAdmissionMetrics(reg, opts.Admission)
 	return api.New(opts).Handler()
 }

@@ -41,6 +41,7 @@ type serveFlags struct {
 	shutdownWait time.Duration
 	startupWait  time.Duration
 	azure        azureFlags
+	memory       memoryFlags
 	// Core mode convenience flags.
 	coreURL     string
 	optoutURL   string
@@ -89,6 +90,7 @@ EXIT CODES
 	fl.DurationVar(&f.shutdownWait, "shutdown-timeout", config.DefaultShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fl.DurationVar(&f.startupWait, "startup-timeout", config.DefaultStartupTimeout, "Core mode: how long start-up (attest, first load of every store and opt-outs) retries before exiting 1")
 	f.azure.register(fl)
+	f.memory.register(fl)
 	fl.StringVar(&f.coreURL, "core-url", "", "Core mode: base `URL` of UID2 Core; derives core_attest_url and every *_metadata_path")
 	fl.StringVar(&f.optoutURL, "optout-url", "", "Core mode: base `URL` of UID2 Opt-Out (default: the optout_url Core returns)")
 	fl.StringVar(&f.operatorKey, "operator-key", "", "Core mode: the operator `key` (default $UID2_OPERATOR_KEY, then core_api_token)")
@@ -184,7 +186,14 @@ func loadConfig(f serveFlags, lookup func(string) (string, bool), log *slog.Logg
 	cfg.DatasetDir = f.datasetDir
 	cfg.ShutdownTimeout = f.shutdownWait
 	cfg.StartupTimeout = f.startupWait
+	if err := f.memory.apply(&cfg); err != nil {
+		return cfg, err
+	}
 	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	// Last, as it reads the timeouts and sets the runtime's memory limit.
+	if err := sizeMemory(&cfg, log, os.Getenv, osRoot()); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -261,6 +270,7 @@ func apiOptions(cfg config.Config, scope identity.Scope, st *store.Store, optout
 		OptOuts:                    optouts,
 		Logouts:                    logouts,
 		Logger:                     log,
+		Admission:                  newAdmission(cfg),
 	}
 }
 

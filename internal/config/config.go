@@ -140,6 +140,14 @@ type Config struct {
 	// DatasetDir, when set, replaces the embedded local dataset.
 	DatasetDir string `json:"-"`
 
+	// Memory and heavy-request admission (internal/admission), set by
+	// flags. Zero values are filled at start-up: MemoryLimit from the
+	// cgroup, AdmissionBudget from the limit, AdmissionSlots from the CPUs.
+	MemoryLimit     int64         `json:"-"` // bytes
+	AdmissionBudget int64         `json:"-"` // bytes
+	AdmissionSlots  int           `json:"-"`
+	AdmissionWait   time.Duration `json:"-"`
+
 	// explicit holds the keys a config file or an environment variable set,
 	// so code defaults that depend on the mode never replace them.
 	explicit map[string]bool
@@ -150,6 +158,11 @@ const (
 	PlatformTrusted = ""
 	PlatformAzureCC = "azure-cc"
 )
+
+// DefaultAdmissionWait is how long a heavy request waits for admission
+// before 429: long enough to ride out a burst, well inside the read and
+// write timeouts (the wait counts against both).
+const DefaultAdmissionWait = 2 * time.Second
 
 // Default returns the configuration with every default spelled out: local
 // mode on the embedded dataset, v2 encryption on, UID2 scope.
@@ -196,6 +209,8 @@ func Default() Config {
 		IdleTimeout:     DefaultIdleTimeout,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		StartupTimeout:  DefaultStartupTimeout,
+
+		AdmissionWait: DefaultAdmissionWait,
 	}
 }
 

@@ -1,0 +1,36 @@
+package api
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// rateLogInterval is the shortest time between two lines of one rateLog.
+const rateLogInterval = time.Minute
+
+// rateLog writes a warning at most once per rateLogInterval with the
+// number of events since its previous line, so that events a client can
+// cause at its request rate (mandated 500s, admission rejections) stay
+// visible without letting the client flood the log. The zero value is
+// ready; it is safe for concurrent use.
+type rateLog struct {
+	mu      sync.Mutex
+	last    time.Time // when the previous line was written
+	pending int64     // events since then
+}
+
+// warn counts one event at now and writes msg with args and "count" when
+// the previous line is at least rateLogInterval old.
+func (l *rateLog) warn(log *slog.Logger, now time.Time, msg string, args ...any) {
+	l.mu.Lock()
+	l.pending++
+	if !l.last.IsZero() && now.Sub(l.last) < rateLogInterval {
+		l.mu.Unlock()
+		return
+	}
+	count := l.pending
+	l.pending, l.last = 0, now
+	l.mu.Unlock()
+	log.Warn(msg, append(args, "count", count)...)
+}

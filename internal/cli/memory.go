@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/admission"
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
+)
+
+// memoryFlags are serve's memory and admission flags.
+type memoryFlags struct {
+	limit  string
+	budget string
+	slots  int
+	wait   time.Duration
+}
+
+func (f *memoryFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.limit, "memory-limit", "", "the container's memory `size` (e.g. 1GiB); default: the cgroup's memory.max or memory.limit_in_bytes")
+	fl.StringVar(&f.budget, "admission-budget", "", "memory `size` that heavy requests (identity map, buckets, opt-out status) may hold together; default: 25% of the memory limit, 256MiB without one")
+	fl.IntVar(&f.slots, "admission-slots", 0, "heavy requests that may run at once (default 2 per CPU)")
+	fl.DurationVar(&f.wait, "admission-wait", config.DefaultAdmissionWait, "how long a heavy request waits for admission before 429 with Retry-After (must be below the read and write timeouts)")
+}
+
+// apply copies the flags into cfg; zero sizes stay zero for sizeMemory.
+func (f *memoryFlags) apply(cfg *config.Config) error {
+	var err error
+	if cfg.MemoryLimit, err = parseSize("--memory-limit", f.limit); err != nil {
+		return err
+	}
+	if cfg.AdmissionBudget, err = parseSize("--admission-budget", f.budget); err != nil {
+		return err
+	}
+	if f.slots < 0 {
+		return usageError{fmt.Errorf("--admission-slots: %d must not be negative", f.slots)}
+	}
+	cfg.AdmissionSlots = f.slots
+	cfg.AdmissionWait = f.wait
+	if f.wait < 0 {
+		return usageError{fmt.Errorf("--admission-wait: %s must not be negative", f.wait)}
+	}
+	return nil
+}
+
+// sizeMemory fills cfg's memory settings at start-up and sets the Go
+// runtime's soft memory limit: GOMEMLIMIT when given, else GoLimitPercent
+// of the container limit (--memory-limit, else the cgroup's). The heavy-
+// request budget and slots default from the limit and the CPUs. It logs
+// what it chose and where the limit came from.
+func sizeMemory(cfg *config.Config, log *slog.Logger, getenv func(string) string, root fs.FS) error {
+	source := "--memory-limit"
+	if cfg.MemoryLimit == 0 {
+		limit, file, err := admission.ContainerMemoryLimit(root)
+		if err != nil {
+			// A limit we cannot read is no reason not to serve.
+			log.Warn("container memory limit unreadable; sizing without it", "err", err)
+		}
+		cfg.MemoryLimit, source = limit, file
+	}
+	base := cfg.MemoryLimit
+	var goLimit int64
+	switch {
+	case getenv("GOMEMLIMIT") != "":
+		// The runtime has applied it; read it back.
+		goLimit = debug.SetMemoryLimit(-1)
+		if base == 0 && goLimit < math.MaxInt64 {
+			base = goLimit / admission.GoLimitPercent * 100
+		}
+		log.Info("Go memory limit from GOMEMLIMIT", "go_limit_bytes", goLimit, "container_limit_bytes", cfg.MemoryLimit)
+	case base > 0:
+		goLimit = admission.GoLimit(base)
+		debug.SetMemoryLimit(goLimit)
+		log.Info("Go memory limit set from the container limit", "go_limit_bytes", goLimit,
+			"container_limit_bytes", base, "source", source, "percent", admission.GoLimitPercent)
+	default:
+		log.Info("no container memory limit found; Go memory limit not set (set --memory-limit or GOMEMLIMIT)")
+	}
+	if cfg.AdmissionBudget == 0 {
+		cfg.AdmissionBudget = admission.Budget(base)
+	}
+	if cfg.AdmissionSlots == 0 {
+		cfg.AdmissionSlots = 2 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.AdmissionWait >= cfg.ReadTimeout || cfg.AdmissionWait >= cfg.WriteTimeout {
+		return usageError{fmt.Errorf("--admission-wait: %s must be below the read and write timeouts (%s, %s): the wait counts against both",
+			cfg.AdmissionWait, cfg.ReadTimeout, cfg.WriteTimeout)}
+	}
+	log.Info("heavy-request admission", "budget_bytes", cfg.AdmissionBudget, "slots", cfg.AdmissionSlots,
+		"wait", cfg.AdmissionWait.String())
+	return nil
+}
+
+// newAdmission returns the heavy-request admission controller for cfg.
+func newAdmission(cfg config.Config) *admission.Controller {
+	return admission.New(admission.Config{
+		Budget:  cfg.AdmissionBudget,
+		Slots:   cfg.AdmissionSlots,
+		MaxWait: cfg.AdmissionWait,
+	})
+}
+
+// registerAdmissionMetrics exposes ctl's state on reg.
+func registerAdmissionMetrics(reg prometheus.Registerer, ctl *admission.Controller) {
+	if ctl == nil {
+		return
+	}
+	gauge := func(name, help string, v func(admission.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return v(ctl.Stats()) })
+	}
+	reg.MustRegister(
+		gauge("uid2_admission_in_use_bytes", "Estimated memory held by admitted heavy requests.",
+			func(s admission.Stats) float64 { return float64(s.InUse) }),
+		gauge("uid2_admission_budget_bytes", "Memory heavy requests may hold together.",
+			func(admission.Stats) float64 { return float64(ctl.Config().Budget) }),
+		gauge("uid2_admission_running", "Heavy requests being served.",
+			func(s admission.Stats) float64 { return float64(s.Running) }),
+		gauge("uid2_admission_waiting", "Heavy requests waiting for admission.",
+			func(s admission.Stats) float64 { return float64(s.Waiting) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "uid2_admission_rejected_total",
+			Help: "Heavy requests answered 429 because the budget or slots stayed full for the admission wait.",
+		}, func() float64 { return float64(ctl.Stats().Rejected) }),
+	)
+}
+
+// parseSize parses a byte size: a number with an optional binary suffix
+// (Ki, Mi, Gi, Ti, with or without a trailing B) or decimal one (K, M, G,
+// T); "" is 0. flag names the flag in errors.
+func parseSize(flag, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num := strings.TrimRight(s, "KMGTiBkmgtib")
+	unit := strings.TrimSuffix(strings.ToUpper(s[len(num):]), "B")
+	mult := map[string]int64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+		"KI": 1 << 10, "MI": 1 << 20, "GI": 1 << 30, "TI": 1 << 40}[unit]
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if mult == 0 || err != nil || n < 0 || n*float64(mult) >= math.MaxInt64 {
+		return 0, usageError{fmt.Errorf("%s: %q is not a size (e.g. 512MiB, 1GiB, 1073741824)", flag, s)}
+	}
+	return int64(n * float64(mult)), nil
+}
+
+// osRoot is the file system sizeMemory reads cgroup files from.
+func osRoot() fs.FS { return os.DirFS("/") }
