@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -195,7 +194,7 @@ written into the script. The inputs must pass preflight.`,
 				_, err := s.out.Write(buf.Bytes())
 				return err
 			}
-			if err := writeFileAtomic(out, buf.Bytes(), 0o755); err != nil {
+			if err := writeOutput(out, buf.Bytes(), 0o755); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.out, "wrote %s; run it with: bash %s\n", out, out)
@@ -269,7 +268,7 @@ Without --file it renders the manifest built into this binary.`,
 				}
 				info = s.err
 			} else {
-				if err := writeFileAtomic(out, r.Manifest, 0o644); err != nil {
+				if err := writeOutput(out, r.Manifest, 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(info, "wrote %s\n", out)
@@ -353,25 +352,4 @@ func (execRunner) Run(ctx context.Context, name string, args ...string) ([]byte,
 		return out, fmt.Errorf("%s: %w", name, err)
 	}
 	return out, nil
-}
-
-// writeFileAtomic writes to a temporary file next to path and renames it.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// writeOutput writes data to path for an -o flag without ever replacing
+// what path is:
+//   - a regular file, or no file: written to a temporary file next to it,
+//     then renamed, so a reader never sees half a file (mode perm when new);
+//   - a symlink: the same, at the file it points to, so the link stays;
+//     a dangling link is refused;
+//   - a device, FIFO or socket (/dev/null, /dev/stdout, <(…)): opened and
+//     written through; renaming over it would replace /dev/null for every
+//     process when run as root (issue 9);
+//   - a directory: refused.
+func writeOutput(path string, data []byte, perm os.FileMode) error {
+	target := path
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		resolved, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("%s: symlink to a missing file (%w); write to the target itself", path, err)
+		}
+		target = resolved
+	}
+	fi, err := os.Stat(target)
+	switch {
+	case os.IsNotExist(err):
+		return replaceFile(target, data, perm)
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("%s: is a directory; give a file name", path)
+	case fi.Mode().IsRegular():
+		return replaceFile(target, data, perm)
+	}
+	f, err := os.OpenFile(target, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// replaceFile writes to a temporary file next to path and renames it over
+// path. path must be a regular file or not exist.
+func replaceFile(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
