@@ -1,0 +1,246 @@
+package ccepolicy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Microsoft/hcsshim/ext4/tar2ext4"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// LayoutPrefix marks an image source as an OCI image layout directory
+// ("oci:DIR") rather than a registry reference.
+const LayoutPrefix = "oci:"
+
+// Registry timeouts: every pull is bounded (a pull of the operator and the
+// SKR sidecar is a few tens of MB).
+const (
+	DefaultDialTimeout  = 10 * time.Second
+	DefaultPullTimeout  = 10 * time.Minute
+	maxLayersPerImage   = 128
+	maxConfigListLength = 4096
+)
+
+// Image is what a CCE policy needs from one container image: the dm-verity
+// root hash of each layer (base layer first) and the parts of the image
+// config that become the container's defaults.
+type Image struct {
+	// Source is where the image was read from (a reference or "oci:DIR").
+	Source string
+	// Digest is the manifest digest ("sha256:…").
+	Digest string
+	// LayerHashes are the hex dm-verity root hashes, base layer first:
+	// the order of the policy's "layers" list.
+	LayerHashes []string
+	Env         []string
+	Entrypoint  []string
+	Cmd         []string
+	WorkingDir  string
+	User        string
+	StopSignal  string
+}
+
+// LayerRootHash returns the dm-verity root hash (lowercase hex) of one
+// uncompressed layer tar stream, computed as the confidential guest does:
+// the tar becomes a compact ext4 image (whiteouts converted, no VHD footer,
+// hcsshim's recommended maximum disk size) and the root of its dm-verity
+// Merkle tree (4 KiB blocks, SHA-256, zero salt) is returned. This is
+// hcsshim's tar2ext4.ConvertAndComputeRootDigest, the same function its
+// dmverity-vhd tool and az confcom call; the ext4 image goes to a
+// temporary file that is removed before it returns.
+func LayerRootHash(tarStream io.Reader) (string, error) {
+	h, err := tar2ext4.ConvertAndComputeRootDigest(tarStream)
+	if err != nil {
+		return "", fmt.Errorf("layer root hash: %w", err)
+	}
+	return h, nil
+}
+
+// Inspect reads img's config and computes the root hash of every layer.
+// progress, when not nil, is called after each layer.
+func Inspect(img v1.Image, source string, progress func(i, n int, rootHash string)) (*Image, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: digest: %w", source, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("%s: config: %w", source, err)
+	}
+	if cf.OS != "" && cf.OS != "linux" {
+		return nil, fmt.Errorf("%s: image OS is %q; confidential containers run linux images", source, cf.OS)
+	}
+	c := cf.Config
+	if len(c.Env) > maxConfigListLength || len(c.Entrypoint)+len(c.Cmd) > maxConfigListLength {
+		return nil, fmt.Errorf("%s: image config has too many env or command entries", source)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("%s: layers: %w", source, err)
+	}
+	if len(layers) == 0 || len(layers) > maxLayersPerImage {
+		return nil, fmt.Errorf("%s: image has %d layers (want 1 to %d)", source, len(layers), maxLayersPerImage)
+	}
+	out := &Image{
+		Source:     source,
+		Digest:     digest.String(),
+		Env:        c.Env,
+		Entrypoint: c.Entrypoint,
+		Cmd:        c.Cmd,
+		WorkingDir: c.WorkingDir,
+		User:       c.User,
+		StopSignal: c.StopSignal,
+	}
+	for i, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return nil, fmt.Errorf("%s: layer %d: %w", source, i, err)
+		}
+		h, err := LayerRootHash(rc)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: layer %d: %w", source, i, err)
+		}
+		out.LayerHashes = append(out.LayerHashes, h)
+		if progress != nil {
+			progress(i, len(layers), h)
+		}
+	}
+	return out, nil
+}
+
+// Loader reads images from registries and OCI layouts. The zero value
+// uses authn.DefaultKeychain (docker config, as written by `az acr login`
+// or `docker login`), the default transport with DefaultDialTimeout, and
+// linux/amd64 for multi-platform indexes.
+type Loader struct {
+	Keychain  authn.Keychain
+	Transport http.RoundTripper
+	// Insecure allows plain-HTTP registries (tests use an in-process one).
+	Insecure bool
+}
+
+var amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
+
+// Load returns the image named by src: "oci:DIR" for an OCI image layout
+// (its index must hold exactly one image, or one linux/amd64 image), or a
+// registry reference such as "myacr.azurecr.io/uid2-operator:1.0".
+func (l Loader) Load(ctx context.Context, src string) (v1.Image, error) {
+	if dir, ok := strings.CutPrefix(src, LayoutPrefix); ok {
+		return loadLayout(dir)
+	}
+	var opts []name.Option
+	if l.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	ref, err := name.ParseReference(src, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", src, err)
+	}
+	kc := l.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	tr := l.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: DefaultDialTimeout}).DialContext,
+			TLSHandshakeTimeout:   DefaultDialTimeout,
+			ResponseHeaderTimeout: time.Minute,
+		}
+	}
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(tr), remote.WithPlatform(amd64))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", src, err)
+	}
+	return img, nil
+}
+
+func loadLayout(dir string) (v1.Image, error) {
+	if dir == "" {
+		return nil, errors.New(`image "oci:": no directory after "oci:"`)
+	}
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("image oci:%s: %w", dir, err)
+	}
+	return singleImage(idx, "oci:"+dir, 0)
+}
+
+// singleImage picks the image of an index: the only one, or the only
+// linux/amd64 one; nested indexes are followed one level deep.
+func singleImage(idx v1.ImageIndex, src string, depth int) (v1.Image, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", src, err)
+	}
+	var picked []v1.Descriptor
+	for _, d := range m.Manifests {
+		if len(m.Manifests) == 1 || d.Platform == nil || d.Platform.Satisfies(amd64) {
+			picked = append(picked, d)
+		}
+	}
+	if len(picked) != 1 {
+		return nil, fmt.Errorf("image %s: the index holds %d candidate images; want exactly one (linux/amd64)", src, len(picked))
+	}
+	d := picked[0]
+	if d.MediaType.IsIndex() {
+		if depth > 0 {
+			return nil, fmt.Errorf("image %s: nested index too deep", src)
+		}
+		child, err := idx.ImageIndex(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", src, err)
+		}
+		return singleImage(child, src, depth+1)
+	}
+	img, err := idx.Image(d.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", src, err)
+	}
+	return img, nil
+}
+
+// Build inspects the image of every container of pod and generates the
+// policy. sources maps a manifest image reference to where to read it
+// ("oci:DIR" or another reference); a reference missing from sources is
+// read as it is written. Each image is read once. progress, when not nil,
+// gets one line per layer.
+func Build(ctx context.Context, l Loader, pod Pod, sources map[string]string, opts Options, progress func(string)) (*Policy, error) {
+	images := map[string]*Image{}
+	for _, c := range pod.Containers {
+		if images[c.Image] != nil {
+			continue
+		}
+		src := sources[c.Image]
+		if src == "" {
+			src = c.Image
+		}
+		img, err := l.Load(ctx, src)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: %w", c.Name, err)
+		}
+		info, err := Inspect(img, src, func(i, n int, h string) {
+			if progress != nil {
+				progress(fmt.Sprintf("%s: layer %d/%d dm-verity root hash %s", c.Name, i+1, n, h))
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("container %s: %w", c.Name, err)
+		}
+		images[c.Image] = info
+	}
+	return Generate(pod, images, opts)
+}
