@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/client"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
@@ -20,7 +22,9 @@ import (
 func benchServer(b *testing.B) (http.Handler, *fixture, time.Time) {
 	now := time.Now()
 	f := newFixture(b, api.Options{Now: func() time.Time { return now }})
-	h := api.New(api.Options{Store: f.store, Now: func() time.Time { return now }}).Handler()
+	// Metrics on, as in production: the request path must stay allocation-free with them.
+	m := api.NewMetrics(prometheus.NewRegistry())
+	h := api.New(api.Options{Store: f.store, Metrics: m, Now: func() time.Time { return now }}).Handler()
 	return h, f, now
 }
 

@@ -46,6 +46,40 @@ const (
 	msgCSTGExactlyOneNoPhone = "please provide email_hash"
 )
 
+// cstgStatus maps a CSTG answer to its token-response status.
+func cstgStatus(err error, optedOut bool) tokenStatus {
+	if err == nil {
+		if optedOut {
+			return tsOptOut
+		}
+		return tsSuccess
+	}
+	e, ok := err.(*Error)
+	if !ok {
+		return tsUnknown
+	}
+	switch e.Message {
+	case msgCSTGUnauthorized:
+		return tsUnauthorized
+	case msgCSTGBadOrigin:
+		return tsInvalidHTTPOrigin
+	case msgCSTGBadAppName:
+		return tsInvalidAppName
+	case msgCSTGRequired:
+		return tsMissingParams
+	case msgCSTGBadPublicKey:
+		return tsBadPublicKey
+	case msgCSTGBadIV:
+		return tsBadIV
+	case msgCSTGDecryptFailed, msgCSTGInvalidJSON, msgCSTGPhoneDisabled, msgCSTGExactlyOne, msgCSTGExactlyOneNoPhone,
+		msgInvalidIdentifier:
+		return tsBadPayload
+	case msgNoActiveKey:
+		return tsNoActiveKey
+	}
+	return tsUnknown
+}
+
 // cstgRequest is the plain JSON body of /v2/token/client-generate. String
 // fields are "" when absent or null; has* record presence where it matters.
 type cstgRequest struct {
@@ -61,7 +95,7 @@ type cstgRequest struct {
 // request is decrypted with the ECDH secret of the subscription's server key
 // and the client's ephemeral key, and the answer sealed with that secret.
 // Checks run in the reference's order.
-func (s *Server) handleCSTG(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) handleCSTG(w http.ResponseWriter, r *http.Request) (err error) {
 	body, snap, err := s.readRequest(r)
 	if err != nil {
 		return err
@@ -74,6 +108,15 @@ func (s *Server) handleCSTG(w http.ResponseWriter, r *http.Request) error {
 	if kp == nil {
 		return clientError(msgCSTGBadSubscription)
 	}
+	// From here the site is known: count the outcome (TokenResponseStatsCollector).
+	optedOut := false
+	defer func() {
+		p := platformInApp
+		if !req.hasApp {
+			p = platformOf(r)
+		}
+		s.opt.Metrics.tokenResponse(snap, kp.SiteID, endpointCSTG, cstgStatus(err, optedOut), p)
+	}()
 	if kp.Disabled {
 		return &Error{HTTP: http.StatusUnauthorized, Status: statusUnauthorized, Message: msgCSTGUnauthorized}
 	}
@@ -100,6 +143,7 @@ func (s *Server) handleCSTG(w http.ResponseWriter, r *http.Request) error {
 	flh := identity.FirstLevelHash(ih, snap.Salts.FirstLevel())
 	var resp []byte
 	if s.optedOut(kind.Type(), &flh, snap.Salts.FirstLevel(), forGenerate) {
+		optedOut = true
 		resp = statusResponse(statusOptout)
 	} else {
 		b, err := s.issue(snap, issueParams{

@@ -152,7 +152,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 		out = append(out, unmapped...)
 		out = append(out, ']')
 	}
-	s.opt.Metrics.IdentitiesMapped("/v2/identity/map", m.mapped, m.optedOut, m.invalid)
+	m.report("/v2/identity/map", req.client)
 	return append(out, `},"status":"success"}`...), nil
 }
 
@@ -246,7 +246,7 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 		}
 		out = append(out, ']')
 	}
-	s.opt.Metrics.IdentitiesMapped("/v3/identity/map", m.mapped, m.optedOut, m.invalid)
+	m.report("/v3/identity/map", req.client)
 	return append(out, `},"status":"success"}`...), nil
 }
 
@@ -357,8 +357,18 @@ type mapper struct {
 	// v4 caches the last prepared v4 key: buckets share a handful of keys.
 	v4 *identity.V4Key
 
-	// Result counts for the identity-map metrics.
+	// Counts for the identity-map metrics: inputs by kind (InputKind-1),
+	// results, and raw UIDs derived by version.
+	perKind                   [4]int
 	mapped, optedOut, invalid int
+	uids                      [rawUIDVersions]int
+}
+
+// report records the request's counts on the server's metrics.
+func (m *mapper) report(path string, c *store.Client) {
+	met := m.s.opt.Metrics
+	met.identityMap(c, path, &m.perKind, m.invalid, m.optedOut)
+	met.rawUIDsDerived(&m.uids)
 }
 
 func (s *Server) newMapper(req *v2Request) *mapper {
@@ -386,6 +396,7 @@ func (m *mapper) input(v jsonscan.Value) []byte {
 // the generate flavour, §3.2–§3.4). It returns the reason the input is not
 // mapped, or "" with m.flh, m.entry and m.current set.
 func (m *mapper) mapOne(kind identity.InputKind, in []byte) (reason string, err error) {
+	m.perKind[kind-1]++
 	h, ok := identity.Parse(kind, bytesString(in))
 	if !ok {
 		m.invalid++
@@ -414,8 +425,10 @@ func (m *mapper) uid(dst *identity.RawUID, typ identity.Type, salt string, km sa
 		}
 		if m.s.opt.IdentityV3 {
 			*dst = m.flhText.RawUIDv3(salt, m.s.opt.Scope, typ)
+			m.uids[rawUIDv3]++
 		} else {
 			*dst = m.flhText.RawUIDv2(salt)
+			m.uids[rawUIDv2]++
 		}
 		return nil
 	}
@@ -431,6 +444,7 @@ func (m *mapper) uid(dst *identity.RawUID, typ identity.Type, salt string, km sa
 		m.v4 = k
 	}
 	k.SetRawUID(dst, &m.flh, m.s.opt.Scope, typ, m.env)
+	m.uids[rawUIDv4]++
 	return nil
 }
 

@@ -6,34 +6,202 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
 
+// TestMetrics drives SDK-style requests and checks the reference families
+// with the reference's labels and values.
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
+	f, cc := newCSTGFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	ctx := context.Background()
+
+	gen := f.client(f.creds.Generator)
+	id := decodeIdentity(t, generate(t, gen, `{"email":"validate@example.com"}`).Body)
+	if r := generate(t, gen, `{"email":"optout@example.com"}`); r.Status != "optout" {
+		t.Fatalf("optout generate: %q", r.Status)
+	}
+	if _, err := gen.Refresh(ctx, id.RefreshToken, id.RefreshResponseKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Do(ctx, "/v2/token/validate", []byte(`{"token":"`+id.AdvertisingToken+`","email":"validate@example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	mapper := f.client(f.creds.Mapper)
+	v3 := `{"email":["a@example.com","optout@example.com","not-an-email"],"phone":["+15555550100"]}`
+	if _, err := mapper.Do(ctx, "/v3/identity/map", []byte(v3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mapper.Do(ctx, "/v2/identity/map", []byte(`{"email_hash":["`+sha256b64("b@example.com")+`"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mapper.Do(ctx, "/v2/optout/status", []byte(`{"advertising_ids":["AAAA","BBBB"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Do(ctx, "/v3/identity/map", []byte(v3)); err == nil {
+		t.Fatal("a generator may not map")
+	}
+	body, _ := cc.request(t, cstgCall{plaintext: `{"email_hash":"` + sha256b64("cstg@example.com") + `"}`})
+	if resp := cc.post(t, f, body); resp.code != 200 {
+		t.Fatalf("cstg: HTTP %d", resp.code)
+	}
+
+	fams := gather(t, reg)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"uid2_http_requests_total", map[string]string{"api_contact": "mapper@demo.example", "site_id": "1003",
+			"site_name": "Demo mapper", "status": "200", "method": "POST", "path": "/v3/identity/map"}, 1},
+		{"uid2_http_requests_total", map[string]string{"api_contact": "unknown", "site_id": "null",
+			"site_name": "unknown", "status": "401", "path": "/v3/identity/map"}, 1},
+		{"vertx_http_server_requests_total", map[string]string{"code": "200", "method": "POST", "path": "/v2/token/generate"}, 2},
+		{"uid2_token_response_status_count_total", map[string]string{"site_id": "1002", "token_endpoint": "GenerateV2",
+			"token_response_status": "Success", "advertising_token_version": "V4", "cstg": "false", "platform_type": "Other"}, 1},
+		{"uid2_token_response_status_count_total", map[string]string{"site_id": "1002", "token_endpoint": "GenerateV2",
+			"token_response_status": "OptOut", "advertising_token_version": "null"}, 1},
+		{"uid2_token_response_status_count_total", map[string]string{"site_id": "1002", "token_endpoint": "RefreshV2",
+			"token_response_status": "Success"}, 1},
+		{"uid2_token_response_status_count_total", map[string]string{"token_endpoint": "ClientSideTokenGenerateV2",
+			"token_response_status": "Success", "cstg": "true", "platform_type": "HasOriginHeader"}, 1},
+		{"uid2_token_validate_total", map[string]string{"site_id": "1002", "result": "match"}, 1},
+		{"uid2_refresh_token_received_count_total", map[string]string{"site_id": "1002", "refresh_token_version": "v3"}, 1},
+		{"uid2_refresh_token_served_count_total", map[string]string{"site_id": "1002", "refresh_token_version": "v3"}, 3}, // generate, refresh, CSTG (the keypair's site)
+		{"uid2_advertising_token_expired_on_refresh_total", map[string]string{"site_id": "1002", "is_expired": "false", "has_origin_header": "false"}, 1},
+		{"uid2_site_keyset_status_total", map[string]string{"site_id": "1002", "status": "site_keyset_found"}, 3},
+		{"uid2_operator_identity_map_unmapped_total", map[string]string{"api_contact": "mapper@demo.example", "reason": "invalid", "path": "/v3/identity/map"}, 1},
+		{"uid2_operator_identity_map_unmapped_total", map[string]string{"reason": "optout", "path": "/v3/identity/map"}, 1},
+		{"uid2_operator_identity_map_unmapped_requests_total", map[string]string{"path": "/v3/identity/map"}, 1},
+		{"uid2_operator_identity_map_unmapped_requests_total", map[string]string{"path": "/v2/identity/map"}, 0},
+	} {
+		if got := sum(t, fams, tc.name, tc.labels); got != tc.want {
+			t.Errorf("%s%v = %v; want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	// Summaries: sample count and sum.
+	for _, tc := range []struct {
+		name        string
+		labels      map[string]string
+		count, want float64
+	}{
+		{"uid2_operator_identity_map_inputs", map[string]string{"api_contact": "mapper@demo.example", "path": "/v3/identity/map", "dii_type": "email"}, 1, 3},
+		{"uid2_operator_identity_map_inputs", map[string]string{"path": "/v3/identity/map", "dii_type": "phone"}, 1, 1},
+		{"uid2_operator_identity_map_inputs", map[string]string{"path": "/v2/identity/map", "dii_type": "email_hash"}, 1, 1},
+		{"uid2_operator_optout_status_input_size", map[string]string{"api_contact": "mapper@demo.example"}, 1, 2},
+		{"uid2_operator_optout_status_optout_size", map[string]string{"api_contact": "mapper@demo.example"}, 1, 0},
+		{"vertx_http_server_response_time_seconds", map[string]string{"code": "200", "path": "/v2/token/refresh"}, 1, -1},
+	} {
+		count, s := summary(t, fams, tc.name, tc.labels)
+		if count != tc.count || (tc.want >= 0 && s != tc.want) {
+			t.Errorf("%s%v: count %v sum %v; want %v, %v", tc.name, tc.labels, count, s, tc.count, tc.want)
+		}
+	}
+	// Raw UIDs: one per token, one per mapped identity (and previous ones).
+	if got := sum(t, fams, "uid2_raw_uid_version_total", nil); got < 5 {
+		t.Errorf("uid2_raw_uid_version_total = %v; want at least 5", got)
+	}
+	// Every series carries application="uid2-operator".
+	for _, mf := range fams {
+		for _, m := range mf.Metric {
+			if labelValue(m, "application") != metrics.Application {
+				t.Errorf("%s: no application label", mf.GetName())
+			}
+		}
+	}
+}
+
+// TestMetricsBoundedLabels checks that free-form headers cannot grow the
+// label space: hosts and app versions past the bound become "other".
+func TestMetricsBoundedLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
 	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
-	c := f.client(f.creds.Mapper)
-	payload := `{"email":["a@example.com","optout@example.com","not-an-email"],"phone":["+15555550100"]}`
-	if _, err := c.Do(context.Background(), "/v3/identity/map", []byte(payload)); err != nil {
+	for i := range metrics.DefaultBoundedMax + 10 {
+		req := mustRequest("POST", f.srv.URL+"/v2/token/generate", "{}")
+		req.Host = "h" + strings.Repeat("x", i) + ".example"
+		req.Header.Set("X-UID2-AppVersion", "sdk=1."+strings.Repeat("0", i))
+		do(t, f.srv.Client(), req)
+	}
+	req := mustRequest("POST", f.srv.URL+"/v2/token/generate", "{}")
+	req.Host = "10.1.2.3:8080"
+	do(t, f.srv.Client(), req)
+	fams := gather(t, reg)
+	hosts := map[string]bool{}
+	for _, m := range fams["uid2_http_requests_total"].GetMetric() {
+		hosts[labelValue(m, "host")] = true
+	}
+	if len(hosts) > metrics.DefaultBoundedMax+2 || !hosts[metrics.Other] || !hosts["10.x.x.x:xx"] {
+		t.Errorf("hosts = %d values (other %v, masked %v); want at most %d", len(hosts), hosts[metrics.Other], hosts["10.x.x.x:xx"], metrics.DefaultBoundedMax+2)
+	}
+	if n := len(fams["uid2_client_versions_total"].GetMetric()); n > metrics.DefaultBoundedMax+1 || n == 0 {
+		t.Errorf("uid2_client_versions_total has %d series", n)
+	}
+}
+
+func gather(t *testing.T, reg *prometheus.Registry) map[string]*dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client(f.creds.Generator).Do(context.Background(), "/v3/identity/map", []byte(payload)); err == nil {
-		t.Fatal("generator may not map")
+	out := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
 	}
-	want := `
-# HELP uid2_operator_identity_map_inputs_total Identities in identity-map requests by endpoint and result (mapped, optout, invalid).
-# TYPE uid2_operator_identity_map_inputs_total counter
-uid2_operator_identity_map_inputs_total{path="/v3/identity/map",result="invalid"} 1
-uid2_operator_identity_map_inputs_total{path="/v3/identity/map",result="mapped"} 2
-uid2_operator_identity_map_inputs_total{path="/v3/identity/map",result="optout"} 1
-# HELP uid2_http_requests_total API requests by route, HTTP status and the authenticated client's site.
-# TYPE uid2_http_requests_total counter
-uid2_http_requests_total{path="POST /v3/identity/map",site_id="",status="401"} 1
-uid2_http_requests_total{path="POST /v3/identity/map",site_id="1003",status="200"} 1
-`
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "uid2_operator_identity_map_inputs_total", "uid2_http_requests_total"); err != nil {
-		t.Fatal(err)
+	return out
+}
+
+func labelValue(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
 	}
+	return ""
+}
+
+func matches(m *dto.Metric, labels map[string]string) bool {
+	for k, v := range labels {
+		if labelValue(m, k) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// sum adds the counter (or gauge) values of name's series that carry labels;
+// a family absent from the registry fails the test.
+func sum(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	t.Helper()
+	mf, ok := fams[name]
+	if !ok {
+		t.Errorf("family %s missing", name)
+		return -1
+	}
+	var s float64
+	for _, m := range mf.Metric {
+		if matches(m, labels) {
+			s += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return s
+}
+
+func summary(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) (count, s float64) {
+	t.Helper()
+	mf, ok := fams[name]
+	if !ok {
+		t.Errorf("family %s missing", name)
+		return -1, -1
+	}
+	for _, m := range mf.Metric {
+		if matches(m, labels) {
+			count += float64(m.GetSummary().GetSampleCount())
+			s += m.GetSummary().GetSampleSum()
+		}
+	}
+	return count, s
 }

@@ -48,11 +48,13 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 	out := make([]byte, 0, 256)
 	out = append(out, `{"body":{"opted_out":[`...)
 	var scratch []byte
+	inputs, optedOut := 0, 0
 	for it := jsonscan.Elements(ids.Raw); ; {
 		v, ok := it.Next()
 		if !ok {
 			break
 		}
+		inputs++
 		if v.Kind == jsonscan.Null || s.opt.OptOuts == nil {
 			continue // getString gives null, which no opt-out entry has
 		}
@@ -64,6 +66,7 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 		if !found {
 			continue
 		}
+		optedOut++
 		if out[len(out)-1] != '[' {
 			out = append(out, ',')
 		}
@@ -73,5 +76,6 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 		out = strconv.AppendInt(out, ts*1000, 10)
 		out = append(out, '}')
 	}
+	s.opt.Metrics.optoutStatus(req.client, inputs, optedOut)
 	return append(out, `]},"status":"success"}`...), nil
 }

@@ -30,20 +30,27 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	outcome := func(st tokenStatus) {
+		s.opt.Metrics.tokenResponse(req.snap, req.client.SiteID, endpointGenerate, st, platformOf(req.http))
+	}
 	fields, kind, ih := in.fields, in.kind, in.hash
 	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
 	if raw, has := fields["tcf_consent_string"]; has && s.opt.Scope == identity.ScopeEUID {
+		s.opt.Metrics.tcfUsed(req.client)
 		c, err := tcf.Parse(stringValue(raw))
 		if err != nil {
+			outcome(tsInvalidUserConsentString)
 			return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgUserConsentInvalid, Err: err}
 		}
 		if !c.Allows(s.opt.TCFVendorID, tcf.EUIDPurposes) {
+			outcome(tsInsufficientUserConsent)
 			return statusResponse(statusInsufficientUser), nil
 		}
 	}
 	salts := req.snap.Salts
 	flh := identity.FirstLevelHash(ih, salts.FirstLevel())
 	if s.optedOut(kind.Type(), &flh, salts.FirstLevel(), forGenerate) {
+		outcome(tsOptOut)
 		return statusResponse(statusOptout), nil
 	}
 	nowMs := req.now.UnixMilli()
@@ -52,9 +59,19 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 		privacyBits: privacyServerGenerated, established: nowMs, nowMs: nowMs,
 	})
 	if err != nil {
+		outcome(failureStatus(err))
 		return nil, err
 	}
+	outcome(tsSuccess)
 	return success(body), nil
+}
+
+// failureStatus is the token-response status of an issue failure.
+func failureStatus(err error) tokenStatus {
+	if e, ok := err.(*Error); ok && e.Message == msgNoActiveKey {
+		return tsNoActiveKey
+	}
+	return tsUnknown
 }
 
 // issueParams describes the identity to issue tokens for.
@@ -79,8 +96,10 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 	}
 	site, err := ring.SiteKey(p.siteID, nowSec)
 	if err != nil {
+		s.opt.Metrics.keysetLookup(snap, p.siteID, keysetNotFound)
 		return nil, noActiveKey(err)
 	}
+	s.opt.Metrics.keysetLookup(snap, p.siteID, keysetStatusOf(snap, site, p.siteID))
 	refresh, err := ring.RefreshKey(nowSec)
 	if err != nil {
 		return nil, noActiveKey(err)
@@ -89,6 +108,7 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 	if err != nil {
 		return nil, plainError(http.StatusInternalServerError, err)
 	}
+	s.opt.Metrics.refreshServedFor(snap, p.siteID)
 
 	identityExpires := p.nowMs + rc.IdentityTokenExpiresAfterSeconds*1000
 	refreshExpires := p.nowMs + rc.RefreshTokenExpiresAfterSeconds*1000
@@ -151,8 +171,10 @@ func (s *Server) rawUID(snap *store.Snapshot, flh *[32]byte, typ identity.Type, 
 	e := table.Entry(identity.BucketIndex(flh, table.Len()))
 	if e.CurrentSalt != "" {
 		if s.opt.IdentityV3 {
+			s.opt.Metrics.rawUIDDerived(rawUIDv3)
 			return identity.RawUIDv3(flh, e.CurrentSalt, s.opt.Scope, typ), nil
 		}
+		s.opt.Metrics.rawUIDDerived(rawUIDv2)
 		return identity.RawUIDv2(flh, e.CurrentSalt), nil
 	}
 	if !e.CurrentKey.Valid {
@@ -163,7 +185,17 @@ func (s *Server) rawUID(snap *store.Snapshot, flh *[32]byte, typ identity.Type, 
 		return identity.RawUID{}, err
 	}
 	env, _ := identity.ParseEnvironment(snap.Runtime.IdentityEnvironment)
+	s.opt.Metrics.rawUIDDerived(rawUIDv4)
 	return k.RawUID(flh, s.opt.Scope, typ, env), nil
+}
+
+// keysetStatusOf says whether key, the site key issued for site, came from
+// the site's own keyset or the fallback publisher's (KeyManager).
+func keysetStatusOf(snap *store.Snapshot, key *store.KeysetKey, site int32) uint8 {
+	if ks := snap.Keysets.Get(key.KeysetID); ks != nil && ks.SiteID == site {
+		return keysetFound
+	}
+	return keysetFallback
 }
 
 // refreshResult is the outcome of a refresh before rendering (§2.2 step 5).
@@ -186,7 +218,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	caller := snap.Clients.ByKey(bearerKey(r))
 	authenticated := caller != nil
 	if authenticated {
-		noteClient(w, caller.SiteID)
+		noteClient(w, snap, caller)
 	}
 	now := s.now()
 	nowMs := now.UnixMilli()
@@ -201,21 +233,22 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
-	result, resp, err := s.refresh(snap, inner, nowMs)
+	out, resp, err := s.refresh(snap, inner, nowMs)
+	s.recordRefresh(w, r, snap, caller, &out, err, nowMs)
 	if err != nil {
 		if !authenticated {
 			return &Error{HTTP: http.StatusBadRequest, Status: statusError, Message: msgRefreshError, Err: err}
 		}
 		return err
 	}
-	switch result {
+	switch out.result {
 	case refreshOptout:
 		resp = statusResponse(statusOptout)
 	case refreshInvalid, refreshExpired:
 		if !authenticated {
 			return &Error{HTTP: http.StatusBadRequest, Status: statusError, Message: msgRefreshError}
 		}
-		if result == refreshExpired {
+		if out.result == refreshExpired {
 			return &Error{HTTP: http.StatusBadRequest, Status: statusExpiredToken, Message: msgExpiredToken}
 		}
 		return &Error{HTTP: http.StatusBadRequest, Status: statusInvalidToken, Message: msgInvalidTokenRefresh}
@@ -235,39 +268,99 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// recordRefresh reports a refresh the way the reference does: the site is
+// the caller's, else the token's; nothing is counted without one.
+func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *store.Snapshot, caller *store.Client,
+	out *refreshOutcome, err error, nowMs int64) {
+	m := s.opt.Metrics
+	if m == nil {
+		return
+	}
+	site, known := out.token.SiteID, out.decoded
+	if caller != nil {
+		site, known = caller.SiteID, true
+	} else if known {
+		noteSite(w, snap, site)
+	}
+	if !known {
+		return
+	}
+	if out.decoded {
+		m.refreshReceivedFor(snap, site, out.token.Version == token.VersionV2)
+	}
+	if caller != nil {
+		m.sdkVersion(snap, caller, "/v2/token/refresh", header(r, headerClientVersion))
+	}
+	st := tsSuccess
+	switch {
+	case err != nil:
+		st = failureStatus(err)
+	case out.result == refreshOptout:
+		st = tsOptOut
+	case out.result == refreshInvalid:
+		st = tsInvalidToken
+	case out.result == refreshExpired:
+		st = tsExpiredToken
+	}
+	m.tokenResponse(snap, site, endpointRefresh, st, platformOf(r))
+	if st == tsSuccess {
+		contact := ""
+		if caller != nil {
+			contact = caller.Contact
+		}
+		since := time.Duration(nowMs-out.token.Created) * time.Millisecond
+		ttl := time.Duration(snap.Runtime.IdentityTokenExpiresAfterSeconds) * time.Second
+		m.refreshedAfter(snap, site, contact, header(r, "Origin") != "", since, ttl)
+	}
+}
+
+// refreshOutcome is a refresh's result and, when it decoded, the token.
+type refreshOutcome struct {
+	result  refreshResult
+	decoded bool
+	token   token.Refresh
+}
+
 // refresh decodes an inner refresh token and, when it is still good, issues
 // a new identity with the token's publisher, privacy bits and established
 // time (§2.2 step 4, §4.8).
-func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refreshResult, []byte, error) {
+func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refreshOutcome, []byte, error) {
 	rt, err := token.DecodeRefresh(inner, snap.Keyring.TokenKey)
 	if err != nil {
-		return refreshInvalid, nil, nil
+		return refreshOutcome{result: refreshInvalid}, nil, nil
 	}
+	out := refreshOutcome{decoded: true, token: rt}
 	switch {
 	case rt.Scope != s.opt.Scope:
-		return refreshInvalid, nil, nil
+		out.result = refreshInvalid
+		return out, nil, nil
 	case rt.Established < deprecatedBefore:
-		return refreshOptout, nil, nil
+		out.result = refreshOptout
+		return out, nil, nil
 	case rt.Expires < nowMs:
-		return refreshExpired, nil, nil
+		out.result = refreshExpired
+		return out, nil, nil
 	}
 	if s.optedOut(rt.Type, &rt.FirstLevelHash, snap.Salts.FirstLevel(), forRefresh) {
-		return refreshOptout, nil, nil
+		out.result = refreshOptout
+		return out, nil, nil
 	}
 	body, err := s.issue(snap, issueParams{
 		typ: rt.Type, flh: rt.FirstLevelHash, siteID: rt.SiteID,
 		privacyBits: rt.PrivacyBits, established: rt.Established, nowMs: nowMs,
 	})
 	if err != nil {
-		return 0, nil, err
+		return out, nil, err
 	}
-	return refreshed, success(body), nil
+	out.result = refreshed
+	return out, success(body), nil
 }
 
 // handleValidate is POST /v2/token/validate (§2.3).
 func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 	in, err := s.parseIdentityRequest(req.payload)
 	if err != nil {
+		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidInput)
 		return nil, err
 	}
 	fields, kind, ih := in.fields, in.kind, in.hash
@@ -279,10 +372,12 @@ func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 	}
 	tokenRaw, has := fields["token"]
 	if !has || !present(tokenRaw) {
+		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidInput)
 		return nil, clientError(msgInvalidToken)
 	}
 	adv, err := token.DecodeAdvertising(stringValue(tokenRaw), req.snap.Keyring.TokenKey)
 	if err != nil {
+		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidToken)
 		return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgInvalidToken, Err: err}
 	}
 	siteKey := req.snap.Keyring.Key(adv.SiteKeyID)
@@ -293,10 +388,13 @@ func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 		}
 	}
 	if tokenSite != req.client.SiteID {
+		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateUnauthorized)
 		return nil, clientError(msgUnauthorisedValidate)
 	}
 	if string(adv.RawUID) == string(raw.Bytes()) {
+		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateMatch)
 		return success([]byte("true")), nil
 	}
+	s.opt.Metrics.validated(req.snap, req.client.SiteID, validateMismatch)
 	return success([]byte("false")), nil
 }

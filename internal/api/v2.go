@@ -11,6 +11,7 @@ import (
 
 // v2Request is an authenticated, opened v2 request.
 type v2Request struct {
+	http    *http.Request
 	client  *store.Client
 	snap    *store.Snapshot
 	payload []byte // request JSON object; nil when empty
@@ -46,7 +47,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(h
 		if err != nil {
 			return err
 		}
-		noteClient(w, client.SiteID)
+		noteClient(w, snap, client)
 		now := s.now()
 		if s.opt.DisableV2Encryption {
 			var payload []byte
@@ -56,7 +57,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(h
 					return clientError(msgPayloadNotJSON)
 				}
 			}
-			resp, err := h(&v2Request{client: client, snap: snap, payload: payload, now: now})
+			resp, err := h(&v2Request{http: r, client: client, snap: snap, payload: payload, now: now})
 			if err != nil {
 				return err
 			}
@@ -77,7 +78,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(h
 			}
 			return err
 		}
-		resp, err := h(&v2Request{client: client, snap: snap, payload: req.Payload, now: now})
+		resp, err := h(&v2Request{http: r, client: client, snap: snap, payload: req.Payload, now: now})
 		if err != nil {
 			return err
 		}
