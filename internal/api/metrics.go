@@ -283,10 +283,10 @@ func (m *Metrics) appVersion(contact string, known bool, header string) {
 // seriesKey is the label set of one series of the smaller families, as
 // comparable values; fam says which family and what the fields mean.
 type seriesKey struct {
-	fam     family
-	site    int32
-	known   bool // site (and contact) known
-	contact string
+	fam        family
+	site       int32
+	known      bool // site (and contact) known
+	contact    string
 	a, b, c, d uint8
 	s1, s2     string // bounded labels
 }
