@@ -28,7 +28,7 @@ type Metrics struct {
 	refreshDuration                             *prometheus.SummaryVec
 	expiredOnRefresh, rawUID, keysetStatus, tcf *prometheus.CounterVec
 	mapInputs, optoutInput, optoutOptout        *prometheus.SummaryVec
-	mapUnmapped, mapUnmappedReq, admission      *prometheus.CounterVec
+	mapUnmapped, mapUnmappedReq                 *prometheus.CounterVec
 
 	requests  metrics.Cache[requestKey, requestSeries]
 	counters  metrics.Cache[seriesKey, prometheus.Counter]
@@ -71,29 +71,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		mapUnmappedReq:   metrics.IdentityMapUnmappedRequests.NewCounterVec(),
 		optoutInput:      metrics.OptoutStatusInputSize.NewSummaryVec(nil),
 		optoutOptout:     metrics.OptoutStatusOptoutSize.NewSummaryVec(nil),
-		admission:        metrics.AdmissionRejected.NewCounterVec(),
 	}
 	m.sdkVersionLabels.MaxLen = 40
 	for v := range m.rawUIDs {
 		m.rawUIDs[v] = m.rawUID.WithLabelValues(rawUIDVersionNames[v])
 	}
-	// Heavy routes start at zero so rate() and alerts see the series.
-	for _, p := range []string{"/v2/identity/map", "/v3/identity/map", "/v2/optout/status"} {
-		m.admission.WithLabelValues(p)
-	}
 	reg.MustRegister(m.httpRequests, m.vertxRequests, m.vertxTime, m.vertxActive, m.duration,
 		m.clientVersions, m.sdkVersions, m.tokenStatus, m.validate, m.refreshReceived, m.refreshServed,
 		m.refreshDuration, m.expiredOnRefresh, m.rawUID, m.keysetStatus, m.tcf,
-		m.mapInputs, m.mapUnmapped, m.mapUnmappedReq, m.optoutInput, m.optoutOptout, m.admission)
+		m.mapInputs, m.mapUnmapped, m.mapUnmappedReq, m.optoutInput, m.optoutOptout)
 	return m
-}
-
-// AdmissionRejected counts a heavy request on route (a route path such as
-// "/v3/identity/map") that the admission budget turned away.
-func (m *Metrics) AdmissionRejected(route string) {
-	if m != nil {
-		m.admission.WithLabelValues(route).Inc()
-	}
 }
 
 // routeMetrics are one route's request-independent children.

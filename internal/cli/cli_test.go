@@ -133,11 +133,11 @@ func TestServeAndRequest(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`uid2_http_requests_total{path="POST /v2/token/generate",site_id="1002",status="200"} 2`,
-		`uid2_http_requests_total{path="POST /v2/token/generate",site_id="1002",status="400"} 1`,
-		`uid2_http_requests_total{path="POST /v2/token/refresh",site_id="",status="200"} 1`,
-		`uid2_http_request_duration_seconds_count{path="POST /v2/token/generate"} 3`,
-		`app_status{version="dev"} 1`,
+		`uid2_http_requests_total{api_contact="generator@demo.example",application="uid2-operator",host="` + addr + `",method="POST",path="/v2/token/generate",site_id="1002",site_name="Demo generator",status="200"} 2`,
+		`uid2_http_requests_total{api_contact="generator@demo.example",application="uid2-operator",host="` + addr + `",method="POST",path="/v2/token/generate",site_id="1002",site_name="Demo generator",status="400"} 1`,
+		`uid2_http_requests_total{api_contact="unknown",application="uid2-operator",host="` + addr + `",method="POST",path="/v2/token/refresh",site_id="1002",site_name="Demo generator",status="200"} 1`,
+		`uid2_http_request_duration_seconds_count{application="uid2-operator",method="POST",path="/v2/token/generate"} 3`,
+		`app_status{application="uid2-operator",version="dev"} 1`,
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)

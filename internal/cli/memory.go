@@ -17,6 +17,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
 
 // memoryFlags are serve's memory and admission flags.
@@ -116,23 +117,12 @@ func registerAdmissionMetrics(reg prometheus.Registerer, ctl *admission.Controll
 	if ctl == nil {
 		return
 	}
-	gauge := func(name, help string, v func(admission.Stats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
-			func() float64 { return v(ctl.Stats()) })
-	}
 	reg.MustRegister(
-		gauge("uid2_admission_in_use_bytes", "Estimated memory held by admitted heavy requests.",
-			func(s admission.Stats) float64 { return float64(s.InUse) }),
-		gauge("uid2_admission_budget_bytes", "Memory heavy requests may hold together.",
-			func(admission.Stats) float64 { return float64(ctl.Config().Budget) }),
-		gauge("uid2_admission_running", "Heavy requests being served.",
-			func(s admission.Stats) float64 { return float64(s.Running) }),
-		gauge("uid2_admission_waiting", "Heavy requests waiting for admission.",
-			func(s admission.Stats) float64 { return float64(s.Waiting) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "uid2_admission_rejected_total",
-			Help: "Heavy requests answered 429 because the budget or slots stayed full for the admission wait.",
-		}, func() float64 { return float64(ctl.Stats().Rejected) }),
+		metrics.AdmissionInUse.NewGaugeFunc(func() float64 { return float64(ctl.Stats().InUse) }),
+		metrics.AdmissionBudget.NewGaugeFunc(func() float64 { return float64(ctl.Config().Budget) }),
+		metrics.AdmissionRunning.NewGaugeFunc(func() float64 { return float64(ctl.Stats().Running) }),
+		metrics.AdmissionWaiting.NewGaugeFunc(func() float64 { return float64(ctl.Stats().Waiting) }),
+		metrics.AdmissionRejected.NewCounterFunc(func() float64 { return float64(ctl.Stats().Rejected) }),
 	)
 }
 

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
 
 // newRegistry returns the process's Prometheus registry with the Go runtime,
@@ -18,10 +20,7 @@ func newRegistry() *prometheus.Registry {
 		collectors.NewBuildInfoCollector(),
 	)
 	// app_status{version} is the reference operator's version gauge.
-	status := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "app_status",
-		Help: "Always 1; the version label is the operator's image version.",
-	}, []string{"version"})
+	status := metrics.AppStatus.NewGaugeVec()
 	status.WithLabelValues(version).Set(1)
 	reg.MustRegister(status)
 	return reg

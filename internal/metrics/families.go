@@ -120,9 +120,20 @@ var (
 	OptoutStatusOptoutSize = Family{Name: "uid2_operator_optout_status_optout_size", Kind: Summary,
 		Labels: []string{"api_contact"},
 		Help:   "Opted-out advertising ids per /v2/optout/status request."}
-	AdmissionRejected = Family{Name: "uid2_operator_admission_rejected_total", Kind: Counter, Ours: true,
-		Labels: []string{"route"},
-		Help:   "Heavy requests rejected by the memory admission budget, by route path."}
+)
+
+// Heavy-request admission families (internal/admission via cli).
+var (
+	AdmissionRejected = Family{Name: "uid2_admission_rejected_total", Kind: Counter, Ours: true,
+		Help: "Heavy requests answered 429 because the budget or slots stayed full for the admission wait."}
+	AdmissionInUse = Family{Name: "uid2_admission_in_use_bytes", Kind: Gauge, Ours: true,
+		Help: "Estimated memory held by admitted heavy requests."}
+	AdmissionBudget = Family{Name: "uid2_admission_budget_bytes", Kind: Gauge, Ours: true,
+		Help: "Memory heavy requests may hold together."}
+	AdmissionRunning = Family{Name: "uid2_admission_running", Kind: Gauge, Ours: true,
+		Help: "Heavy requests being served."}
+	AdmissionWaiting = Family{Name: "uid2_admission_waiting", Kind: Gauge, Ours: true,
+		Help: "Heavy requests waiting for admission."}
 )
 
 // Store, salt and key families (core and the snapshot collector).
@@ -210,7 +221,7 @@ func Families() []Family {
 		TokenResponseStatus, TokenValidate, RefreshTokenReceived, RefreshTokenServed, TokenRefreshDuration,
 		TokenExpiredOnRefresh, RawUIDVersion, SiteKeysetStatus, TCFUsage,
 		IdentityMapInputs, IdentityMapUnmapped, IdentityMapUnmappedRequests, OptoutStatusInputSize, OptoutStatusOptoutSize,
-		AdmissionRejected,
+		AdmissionRejected, AdmissionInUse, AdmissionBudget, AdmissionRunning, AdmissionWaiting,
 		SaltLastUpdatedMax, SaltLastUpdatedMin, SaltCurrentEffective, EncryptionKeyActivates,
 		StoreRefreshed, StoreRefreshFailures, StoreRefreshTimeMs, StoreVersion, StoreEntryCount, StoreConsecutiveFailures,
 		StoreRefreshDuration, StoreLastSuccess, ComponentHealth, AttestationExpiry, AttestationFailures,
@@ -256,6 +267,18 @@ func (f Family) NewHistogramVec(buckets []float64) *prometheus.HistogramVec {
 	f.must(Histogram)
 	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: f.Name, Help: f.Help, ConstLabels: constLabels,
 		Buckets: buckets}, f.Labels)
+}
+
+// NewGaugeFunc returns a gauge for f (no labels) whose value fn computes at scrape.
+func (f Family) NewGaugeFunc(fn func() float64) prometheus.GaugeFunc {
+	f.must(Gauge)
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: f.Name, Help: f.Help, ConstLabels: constLabels}, fn)
+}
+
+// NewCounterFunc returns a counter for f (no labels) whose value fn computes at scrape.
+func (f Family) NewCounterFunc(fn func() float64) prometheus.CounterFunc {
+	f.must(Counter)
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: f.Name, Help: f.Help, ConstLabels: constLabels}, fn)
 }
 
 // must panics on a programming error: a family built as the wrong kind.
