@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,5 +29,40 @@ func TestCoreConfigOptoutKeys(t *testing.T) {
 	}
 	if cc.OptoutSelection != want || cc.OptoutFolder != "optout-v2/" {
 		t.Fatalf("selection = %+v folder %q; want %+v", cc.OptoutSelection, cc.OptoutFolder, want)
+	}
+}
+
+// TestCoreConfigFileCSTGDefault is issue 10's `serve --config FILE` in Core
+// mode without client_side_token_generate: it used to refuse to start ("must
+// be false … got true") although the README says the key defaults to false
+// in Core mode. An explicit true is still refused.
+func TestCoreConfigFileCSTGDefault(t *testing.T) {
+	const core = `"core_attest_url":"https://core.example/attest","core_api_token":"operator-key",
+		"optout_metadata_path":"https://optout.example/optout/refresh",
+		"clients_metadata_path":"https://core.example/clients/refresh",
+		"keysets_metadata_path":"https://core.example/key/keyset/refresh",
+		"keyset_keys_metadata_path":"https://core.example/key/keyset-keys/refresh",
+		"salts_metadata_path":"https://core.example/salt/refresh",
+		"runtime_config_metadata_path":"https://core.example/operator/config"`
+	noEnv := func(string) (string, bool) { return "", false }
+	log := slog.New(slog.DiscardHandler)
+	write := func(body string) serveFlags {
+		p := filepath.Join(t.TempDir(), "config.json")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return serveFlags{configFile: p, httpAddr: "127.0.0.1:0", shutdownWait: time.Second,
+			startupWait: time.Second, memory: memoryFlags{wait: time.Second}}
+	}
+	cfg, err := loadConfig(write(`{`+core+`}`), noEnv, log)
+	if err != nil {
+		t.Fatalf("Core config file without client_side_token_generate: %v; want it to start", err)
+	}
+	if !cfg.CoreMode() || cfg.ClientSideTokenGenerate {
+		t.Fatalf("CoreMode %v, CSTG %v; want Core mode with CSTG off", cfg.CoreMode(), cfg.ClientSideTokenGenerate)
+	}
+	_, err = loadConfig(write(`{`+core+`,"client_side_token_generate":true}`), noEnv, log)
+	if err == nil || !strings.Contains(err.Error(), "client_side_token_generate") {
+		t.Fatalf("explicit client_side_token_generate=true in Core mode = %v; want the must-be-false error", err)
 	}
 }
