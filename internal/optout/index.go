@@ -109,22 +109,39 @@ func (ix *Index) AdvertisingIDTimestamp(b64 string) (int64, bool) {
 // take effect at once, until a synced index contains them. Safe for
 // concurrent use; lookups take no lock on the synced path.
 type Store struct {
-	base    atomic.Pointer[Index]
-	mu      sync.Mutex
-	pending atomic.Pointer[Index] // local additions not yet in base
-	local   []Record
-	synced  atomic.Bool
+	// state is replaced whole, so a reader sees base and pending from the
+	// same moment: with two pointers, a lookup could read the old base and
+	// then the new pending, and miss a logout that moved from one to the
+	// other in between.
+	state atomic.Pointer[storeState]
+	mu    sync.Mutex // serializes writers; guards local
+	local []Record
+}
+
+// storeState is one published, immutable view of a Store.
+type storeState struct {
+	base    *Index // the synced index; nil before the first Replace
+	pending *Index // local additions not yet in base
+	synced  bool
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store { return &Store{} }
 
+// noState is the view of a Store before its first write.
+var noState storeState
+
+func (s *Store) load() *storeState {
+	if st := s.state.Load(); st != nil {
+		return st
+	}
+	return &noState
+}
+
 // Replace publishes a synced index and drops local additions it contains.
 func (s *Store) Replace(ix *Index) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.base.Store(ix)
-	s.synced.Store(true)
 	keep := s.local[:0]
 	for _, r := range s.local {
 		if _, ok := ix.Timestamp(&r.FLH); !ok {
@@ -132,7 +149,7 @@ func (s *Store) Replace(ix *Index) {
 		}
 	}
 	s.local = keep
-	s.pending.Store(NewIndex(slices.Clone(keep)))
+	s.state.Store(&storeState{base: ix, pending: NewIndex(slices.Clone(keep)), synced: true})
 }
 
 // Add records local opt-outs, visible to lookups immediately.
@@ -140,29 +157,32 @@ func (s *Store) Add(recs ...Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.local = append(s.local, recs...)
-	s.pending.Store(NewIndex(slices.Clone(s.local)))
+	old := s.load()
+	s.state.Store(&storeState{base: old.base, pending: NewIndex(slices.Clone(s.local)), synced: old.synced})
 }
 
 // Synced reports whether a synced index has been published.
-func (s *Store) Synced() bool { return s.synced.Load() }
+func (s *Store) Synced() bool { return s.load().synced }
 
 // Len returns the number of opted-out first-level hashes in the synced index.
-func (s *Store) Len() int { return s.base.Load().Len() }
+func (s *Store) Len() int { return s.load().base.Len() }
 
 // OptedOut reports whether any opt-out record exists for flh.
 func (s *Store) OptedOut(flh *[32]byte) bool {
-	if _, ok := s.base.Load().Timestamp(flh); ok {
+	st := s.load()
+	if _, ok := st.base.Timestamp(flh); ok {
 		return true
 	}
-	_, ok := s.pending.Load().Timestamp(flh)
+	_, ok := st.pending.Timestamp(flh)
 	return ok
 }
 
 // AdvertisingIDTimestamp returns the earliest opt-out time (epoch seconds) of
 // an advertising id in standard base64.
 func (s *Store) AdvertisingIDTimestamp(b64 string) (int64, bool) {
-	a, okA := s.base.Load().AdvertisingIDTimestamp(b64)
-	b, okB := s.pending.Load().AdvertisingIDTimestamp(b64)
+	st := s.load()
+	a, okA := st.base.AdvertisingIDTimestamp(b64)
+	b, okB := st.pending.AdvertisingIDTimestamp(b64)
 	switch {
 	case okA && okB:
 		return min(a, b), true
