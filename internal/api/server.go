@@ -49,6 +49,18 @@ type Health interface {
 	Healthy() (ok bool, reason string)
 }
 
+// Liveness reports whether the process is alive (not wedged), with a short
+// reason when not.
+type Liveness interface {
+	Live() (ok bool, reason string)
+}
+
+// StatusReporter returns the operator's detailed state for /ops/status: a
+// value that encoding/json renders, holding no secrets.
+type StatusReporter interface {
+	Status() any
+}
+
 // Options configures a Server. Zero values are the reference defaults except
 // where noted.
 type Options struct {
@@ -80,9 +92,13 @@ type Options struct {
 	TCFVendorID int
 
 	Store   Snapshots
-	OptOuts OptOuts  // nil: only the built-in test identities and special hashes
-	Logouts Logouts  // nil: /v2/token/logout answers 500, as without optout_api_uri
-	Health  Health   // nil: healthy whenever the store is complete
+	OptOuts OptOuts // nil: only the built-in test identities and special hashes
+	Logouts Logouts // nil: /v2/token/logout answers 500, as without optout_api_uri
+	Health  Health  // nil: healthy whenever the store is complete
+	// Liveness backs /ops/live; nil: always live.
+	Liveness Liveness
+	// Status backs /ops/status; nil: the route answers 404.
+	Status  StatusReporter
 	Metrics *Metrics // nil: no metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -149,6 +165,7 @@ type route struct {
 func (s *Server) routes() {
 	for _, rt := range []route{
 		{"GET /ops/healthcheck", s.handleHealthcheck},
+		{"GET /ops/live", s.handleLive},
 		{"POST /v2/token/generate", s.v2(store.RoleGenerator, s.handleGenerate)},
 		{"POST /v2/token/refresh", s.handleRefresh},
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
@@ -161,6 +178,10 @@ func (s *Server) routes() {
 		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
 	} {
 		s.mux.Handle(rt.pattern, s.opt.Metrics.instrument(rt.pattern, s.adapt(rt.handle)))
+	}
+	if s.opt.Status != nil {
+		const pattern = "GET /ops/status"
+		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.handleStatus)))
 	}
 	if s.opt.CSTG {
 		const pattern = "POST /v2/token/client-generate"

@@ -159,7 +159,7 @@ func TestAzureAKS(t *testing.T) {
 	t.Run("start-up to serving", func(t *testing.T) {
 		addr := freeAddr(t)
 		var stderr bytes.Buffer
-		cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text")
+		cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text", "--drain-delay", "100ms")
 		cmd.Env = w.env(nil)
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

@@ -86,7 +86,7 @@ func TestServeAndRequest(t *testing.T) {
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Run(ctx, []string{"--http-addr", addr, "--metrics-addr", maddr}, strings.NewReader(""), &out, &errb)
+		done <- cli.Run(ctx, []string{"--http-addr", addr, "--metrics-addr", maddr, "--drain-delay", "100ms"}, strings.NewReader(""), &out, &errb)
 	}()
 	base := "http://" + addr
 	waitHealthy(t, base)
@@ -203,7 +203,7 @@ func TestSIGTERM(t *testing.T) {
 	}
 	bin := buildOperator(t)
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false")
+	cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false", "--drain-delay", "100ms")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {

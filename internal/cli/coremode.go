@@ -134,6 +134,10 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 	opts := apiOptions(cfg, scope, op.Store, op.OptOuts, logouts, log)
 	opts.Health = checker
 
+	proc := newProcess(cfg, log, checker, reg)
+	opts.Liveness = proc
+	// The background loops stop when the drain starts (SIGTERM) or on a
+	// fatal error; the servers drain on their own schedule.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -145,7 +149,7 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 		once.Do(func() {
 			fatal = err
 			log.Error("fatal: stopping the operator", "err", err)
-			checker.ShuttingDown("fatal: " + err.Error())
+			proc.Fail("fatal: " + err.Error())
 			cancel()
 		})
 	}
@@ -161,11 +165,7 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 			}
 		}()
 	}
-	go func() {
-		<-runCtx.Done()
-		checker.ShuttingDown("")
-	}()
-	serveErr := serveHTTP(runCtx, cfg, log, newAPIHandler(opts, reg), metricsHandler(reg))
+	serveErr := serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg))
 	cancel()
 	wg.Wait()
 	if fatal != nil {

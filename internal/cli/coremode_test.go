@@ -69,7 +69,7 @@ func TestCoreAndOperatorTogether(t *testing.T) {
 	stopCore, _ := background(t, nil, "core", "--http-addr", coreAddr)
 	waitHealthy(t, "http://"+coreAddr)
 	stopOp, _ := background(t, map[string]string{"UID2_OPERATOR_KEY": key},
-		"serve", "--core-url", "http://"+coreAddr, "--http-addr", opAddr, "--metrics-addr", mAddr)
+		"serve", "--core-url", "http://"+coreAddr, "--http-addr", opAddr, "--metrics-addr", mAddr, "--drain-delay", "100ms")
 	base := "http://" + opAddr
 	waitHealthy(t, base)
 
@@ -153,7 +153,7 @@ func TestServeReferenceConfigFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "config.json")
 	os.WriteFile(p, b, 0o600)
 	addr := freeAddr(t)
-	stop, _ := background(t, nil, "serve", "--config", p, "--http-addr", addr, "--metrics-addr", "")
+	stop, _ := background(t, nil, "serve", "--config", p, "--http-addr", addr, "--metrics-addr", "", "--drain-delay", "100ms")
 	waitHealthy(t, "http://"+addr)
 	if code, errs := stop(); code != 0 {
 		t.Fatalf("serve exit %d: %s", code, errs)

@@ -2,20 +2,17 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
@@ -23,6 +20,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/health"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -39,6 +37,10 @@ type serveFlags struct {
 	logLevel     string
 	printCreds   bool
 	shutdownWait time.Duration
+	drainDelay   time.Duration
+	readTimeout  time.Duration
+	writeTimeout time.Duration
+	idleTimeout  time.Duration
 	startupWait  time.Duration
 	azure        azureFlags
 	memory       memoryFlags
@@ -87,7 +89,11 @@ EXIT CODES
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.BoolVar(&f.printCreds, "print-credentials", true, "local mode on the embedded dataset: print the demo credentials at start-up")
-	fl.DurationVar(&f.shutdownWait, "shutdown-timeout", config.DefaultShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	fl.DurationVar(&f.drainDelay, "drain-delay", config.DefaultDrainDelay, "after SIGTERM, how long to keep serving with readiness 503 and \"Connection: close\" before shutting down (endpoint propagation; 0: at once)")
+	fl.DurationVar(&f.shutdownWait, "shutdown-timeout", config.DefaultShutdownTimeout, "after the drain delay, how long shutdown waits for in-flight requests")
+	fl.DurationVar(&f.readTimeout, "read-timeout", config.DefaultReadTimeout, "bound on reading one request, headers and body")
+	fl.DurationVar(&f.writeTimeout, "write-timeout", config.DefaultWriteTimeout, "bound on writing one response, from the end of its request headers; a cut response is logged")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", config.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request")
 	fl.DurationVar(&f.startupWait, "startup-timeout", config.DefaultStartupTimeout, "Core mode: how long start-up (attest, first load of every store and opt-outs) retries before exiting 1")
 	f.azure.register(fl)
 	f.memory.register(fl)
@@ -185,6 +191,10 @@ func loadConfig(f serveFlags, lookup func(string) (string, bool), log *slog.Logg
 	cfg.MetricsAddr = f.metricsAddr
 	cfg.DatasetDir = f.datasetDir
 	cfg.ShutdownTimeout = f.shutdownWait
+	cfg.DrainDelay = f.drainDelay
+	cfg.ReadTimeout = f.readTimeout
+	cfg.WriteTimeout = f.writeTimeout
+	cfg.IdleTimeout = f.idleTimeout
 	cfg.StartupTimeout = f.startupWait
 	if err := f.memory.apply(&cfg); err != nil {
 		return cfg, err
@@ -245,11 +255,9 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	reg := newRegistry()
 	opts := apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log)
 	checker := &health.Checker{Store: st}
-	opts.Health = checker
-	// Readiness goes false before the drain starts, so load balancers stop
-	// sending new requests.
-	go func() { <-ctx.Done(); checker.ShuttingDown("") }()
-	return serveHTTP(ctx, cfg, log, newAPIHandler(opts, reg), metricsHandler(reg))
+	proc := newProcess(cfg, log, checker, reg)
+	opts.Health, opts.Liveness = checker, proc
+	return serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg))
 }
 
 // apiOptions maps the configuration onto the API server's options.
@@ -321,86 +329,41 @@ func localPaths(cfg config.Config) store.Paths {
 	return p
 }
 
-// serveHTTP runs the API and metrics servers until ctx ends, then drains:
-// stop accepting, finish in-flight requests within the shutdown timeout
-// (a second signal cuts it short), and return nil.
-func serveHTTP(ctx context.Context, cfg config.Config, log *slog.Logger, apiHandler, metrics http.Handler) error {
+// newProcess returns the process lifecycle of serve: readiness turns 503
+// (checker.ShuttingDown) first thing in the drain.
+func newProcess(cfg config.Config, log *slog.Logger, checker *health.Checker, reg *prometheus.Registry) *lifecycle.Process {
+	cut := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "uid2_operator_responses_cut_total",
+		Help: "Responses cut by the write timeout (--write-timeout).",
+	})
+	reg.MustRegister(cut)
+	return lifecycle.New(lifecycle.Options{
+		DrainDelay:      cfg.DrainDelay,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		OnDrain:         checker.ShuttingDown,
+		OnCut:           cut.Inc,
+		Log:             log,
+	})
+}
+
+// serveHTTP runs the API and metrics servers until ctx ends or proc fails,
+// then drains them (lifecycle.Process.Serve). Every mode serves this way.
+func serveHTTP(ctx context.Context, cfg config.Config, proc *lifecycle.Process, apiHandler, metrics http.Handler) error {
 	apiLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("--http-addr: %w", err)
 	}
-	servers := []*http.Server{newHTTPServer(cfg, apiHandler, log)}
-	listeners := []net.Listener{apiLn}
+	timeouts := lifecycle.Timeouts{Read: cfg.ReadTimeout, Write: cfg.WriteTimeout, Idle: cfg.IdleTimeout}
+	ls := []lifecycle.Listener{{Name: "api", Server: proc.NewServer("api", apiHandler, timeouts), Ln: apiLn}}
 	if cfg.MetricsAddr != "" {
 		mLn, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			apiLn.Close()
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
-		servers = append(servers, newHTTPServer(cfg, metrics, log))
-		listeners = append(listeners, mLn)
+		ls = append(ls, lifecycle.Listener{Name: "metrics", Server: proc.NewServer("metrics", metrics, timeouts), Ln: mLn})
 	}
-	log.Info("operator listening", "http_addr", apiLn.Addr().String(), "metrics_addr", cfg.MetricsAddr)
-
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() {
-			if err := srv.Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
-			}
-		}()
-	}
-	select {
-	case err := <-errc:
-		shutdownAll(servers, time.Second)
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
-	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	again := make(chan os.Signal, 1)
-	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(again)
-	go func() {
-		select {
-		case <-again:
-			log.Warn("second signal: cutting the drain short")
-			cancel()
-		case <-drainCtx.Done():
-		}
-	}()
-	var wg sync.WaitGroup
-	for _, srv := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Shutdown(drainCtx); err != nil {
-				srv.Close()
-			}
-		}()
-	}
-	wg.Wait()
-	log.Info("stopped")
-	return nil
-}
-
-func newHTTPServer(cfg config.Config, h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadTimeout:       cfg.ReadTimeout,
-		ReadHeaderTimeout: cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-}
-
-func shutdownAll(servers []*http.Server, d time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	for _, srv := range servers {
-		srv.Shutdown(ctx)
-	}
+	proc.Log().Info("operator listening", "http_addr", apiLn.Addr().String(), "metrics_addr", cfg.MetricsAddr,
+		"read_timeout", cfg.ReadTimeout.String(), "write_timeout", cfg.WriteTimeout.String(), "drain_delay", cfg.DrainDelay.String())
+	return proc.Serve(ctx, ls)
 }

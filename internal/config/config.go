@@ -18,12 +18,16 @@ import (
 
 // Defaults of the operator's own (non-reference) settings.
 const (
-	DefaultHTTPAddr          = ":8080"
-	DefaultMetricsAddr       = ":9080"
-	DefaultReadTimeout       = 10 * time.Second
-	DefaultWriteTimeout      = 10 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultShutdownTimeout   = 25 * time.Second
+	DefaultHTTPAddr        = ":8080"
+	DefaultMetricsAddr     = ":9080"
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultIdleTimeout     = 120 * time.Second
+	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultDrainDelay is how long SIGTERM keeps serving (readiness 503,
+	// "Connection: close") before Shutdown. With DefaultShutdownTimeout it
+	// fits the 45 s terminationGracePeriodSeconds of deploy/aks and the chart.
+	DefaultDrainDelay        = 15 * time.Second
 	DefaultMaxRequestBody    = 1 << 20
 	DefaultRefreshInterval   = 10 * time.Second
 	DefaultOptoutRefresh     = 60 * time.Second
@@ -136,6 +140,7 @@ type Config struct {
 	WriteTimeout    time.Duration `json:"-"`
 	IdleTimeout     time.Duration `json:"-"`
 	ShutdownTimeout time.Duration `json:"-"`
+	DrainDelay      time.Duration `json:"-"`
 	StartupTimeout  time.Duration `json:"-"`
 	// DatasetDir, when set, replaces the embedded local dataset.
 	DatasetDir string `json:"-"`
@@ -208,6 +213,7 @@ func Default() Config {
 		WriteTimeout:    DefaultWriteTimeout,
 		IdleTimeout:     DefaultIdleTimeout,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		DrainDelay:      DefaultDrainDelay,
 		StartupTimeout:  DefaultStartupTimeout,
 
 		AdmissionWait: DefaultAdmissionWait,
@@ -400,6 +406,9 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			return &ValidationError{d.name, d.v.String(), "must be positive"}
 		}
+	}
+	if c.DrainDelay < 0 {
+		return &ValidationError{"drain delay", c.DrainDelay.String(), "must not be negative"}
 	}
 	return nil
 }

@@ -1,0 +1,251 @@
+package lifecycle_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
+)
+
+var timeouts = lifecycle.Timeouts{Read: 5 * time.Second, Write: 5 * time.Second, Idle: time.Minute}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start serves h on 127.0.0.1 with p until the returned cancel; done yields
+// Serve's result once.
+func start(t *testing.T, p *lifecycle.Process, h http.Handler, to lifecycle.Timeouts) (base string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	finished := make(chan struct{})
+	go func() {
+		errc <- p.Serve(ctx, []lifecycle.Listener{{Name: "api", Server: p.NewServer("api", h, to), Ln: ln}})
+		close(finished)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-finished:
+		case <-time.After(30 * time.Second):
+			t.Error("Serve did not return")
+		}
+	})
+	return "http://" + ln.Addr().String(), cancel, errc
+}
+
+// TestDrainOrder: after the stop signal, readiness turns 503 first, then the
+// server keeps answering during the drain delay with "Connection: close",
+// then it stops accepting and Serve returns nil.
+func TestDrainOrder(t *testing.T) {
+	var drained atomic.Bool
+	var reason atomic.Pointer[string]
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})
+	p := lifecycle.New(lifecycle.Options{
+		DrainDelay:      400 * time.Millisecond,
+		ShutdownTimeout: 10 * time.Second,
+		OnDrain:         func(r string) { reason.Store(&r); drained.Store(true) },
+	})
+	base, cancel, done := start(t, p, h, timeouts)
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	resp, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Close || p.Draining() {
+		t.Fatalf("before the drain: Connection close = %v, draining = %v", resp.Close, p.Draining())
+	}
+	// An in-flight request that outlives the drain delay still completes.
+	slow := make(chan error, 1)
+	go func() {
+		resp, err := client.Get(base + "/slow")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "ok" {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		slow <- err
+	}()
+	cancel()
+	for !drained.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	if r := reason.Load(); r == nil || *r != "shutting down" {
+		t.Fatalf("OnDrain reason = %v", r)
+	}
+	resp, err = client.Get(base + "/")
+	if err != nil {
+		t.Fatalf("request during the drain delay: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Fatalf("during the drain: status %d, Connection close = %v; want 200 and close", resp.StatusCode, resp.Close)
+	}
+	// After the delay the listener closes; Serve waits for /slow.
+	for {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v with a request in flight", err)
+	default:
+	}
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatalf("in-flight request: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve = %v; want nil", err)
+	}
+}
+
+// TestFailSkipsDelay: a fatal condition drains without the delay.
+func TestFailSkipsDelay(t *testing.T) {
+	var reason atomic.Pointer[string]
+	p := lifecycle.New(lifecycle.Options{
+		DrainDelay:      time.Hour,
+		ShutdownTimeout: 5 * time.Second,
+		OnDrain:         func(r string) { reason.Store(&r) },
+	})
+	_, _, done := start(t, p, http.NotFoundHandler(), timeouts)
+	p.Fail("fatal: attest: core answered HTTP 401")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Fail did not skip the one-hour drain delay")
+	}
+	if r := reason.Load(); r == nil || *r != "fatal: attest: core answered HTTP 401" {
+		t.Fatalf("OnDrain reason = %v", r)
+	}
+}
+
+// TestWriteTimeoutCutIsLogged: a response the client does not read is cut by
+// the write timeout, and the cut is logged with its path and counted.
+func TestWriteTimeoutCutIsLogged(t *testing.T) {
+	var logs syncBuffer
+	cut := make(chan struct{}, 1)
+	p := lifecycle.New(lifecycle.Options{
+		ShutdownTimeout: 5 * time.Second,
+		Log:             slog.New(slog.NewTextHandler(&logs, nil)),
+		OnCut:           func() { cut <- struct{}{} },
+	})
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 256 { // 256 MiB: more than any socket buffer
+			if _, err := w.Write(big); err != nil {
+				return
+			}
+		}
+	})
+	base, _, _ := start(t, p, h, lifecycle.Timeouts{Read: time.Second, Write: 300 * time.Millisecond, Idle: time.Second})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /v3/identity/map HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	select {
+	case <-cut:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no cut reported")
+	}
+	got := logs.String()
+	for _, want := range []string{"response cut by the write timeout", "path=/v3/identity/map", "write_timeout=300ms"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestNoCutLogForCompleteResponses: normal responses log nothing.
+func TestNoCutLogForCompleteResponses(t *testing.T) {
+	var logs syncBuffer
+	var cuts atomic.Int32
+	p := lifecycle.New(lifecycle.Options{
+		ShutdownTimeout: 5 * time.Second,
+		Log:             slog.New(slog.NewTextHandler(&logs, nil)),
+		OnCut:           func() { cuts.Add(1) },
+	})
+	base, _, _ := start(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), timeouts)
+	for range 20 {
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if cuts.Load() != 0 || strings.Contains(logs.String(), "cut") {
+		t.Fatalf("cuts = %d, logs:\n%s", cuts.Load(), logs.String())
+	}
+}
+
+// TestLiveness: live while the heartbeat is recent, not live once it is
+// older than the limit.
+func TestLiveness(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	p := lifecycle.New(lifecycle.Options{
+		LivenessLimit: 30 * time.Second,
+		Now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		},
+	})
+	if ok, reason := p.Live(); !ok {
+		t.Fatalf("Live() = false %q right after New", reason)
+	}
+	mu.Lock()
+	now = now.Add(31 * time.Second)
+	mu.Unlock()
+	if ok, reason := p.Live(); ok || !strings.Contains(reason, "heartbeat: none for 31s") {
+		t.Fatalf("Live() = %v %q; want false with the heartbeat age", ok, reason)
+	}
+}
