@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the static uid2-operator binary exactly as the container image does.
+# Builds the static linux/amd64 uid2-operator binary exactly as the image does:
+# `uid2-release binary` runs `go build` with the one set of flags the image uses
+# (CGO_ENABLED=0, -trimpath, -buildvcs=false, -ldflags "-s -w -buildid= -X …/internal/cli.version=…",
+# GOFLAGS and GOEXPERIMENT cleared); see internal/release.BuildArgs.
 # Usage: scripts/build.sh [OUTPUT]   (default: bin/uid2-operator)
-# IMAGE_VERSION sets the version reported by the binary (default: dev).
+# IMAGE_VERSION sets the version reported by the binary (default: git describe; "dev" outside git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-bin/uid2-operator}
-version=${IMAGE_VERSION:-dev}
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/uid2-private-operator/uid2-operator/internal/cli.version=${version}" -o "$out" ./cmd/uid2-operator
-echo "built $out (version $version)"
+exec go run ./cmd/uid2-release binary -o "${1:-bin/uid2-operator}"

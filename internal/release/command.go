@@ -1,0 +1,244 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// DefaultPushTimeout bounds a whole --push upload.
+const DefaultPushTimeout = 10 * time.Minute
+
+const usage = `uid2-release builds the uid2-operator container image reproducibly, without a
+Docker engine.
+
+USAGE
+  uid2-release image [--oci-layout DIR] [--push REF] [flags]
+  uid2-release binary [-o FILE] [--source DIR]
+
+COMMANDS
+  image    build the static binary and the OCI image; write it as an OCI image
+           layout and/or push it. Prints the image digest (sha256:…) as the
+           last line of stdout.
+  binary   build only the static binary, with the same flags (scripts/build.sh).
+
+ENVIRONMENT
+  IMAGE_VERSION      version (default: git describe --tags --always --dirty --abbrev=12)
+  SOURCE_DATE_EPOCH  every timestamp in the image, Unix seconds (default: the commit time)
+  DOCKER_CONFIG      where --push finds credentials (default ~/.docker; az acr login writes there)
+
+EXAMPLES
+  go run ./cmd/uid2-release image --oci-layout out/oci
+  az acr login -n myacr
+  go run ./cmd/uid2-release image --push myacr.azurecr.io/uid2-operator:1.2.3
+
+EXIT CODES
+  0 success, 1 build or push failed, 2 bad command line
+`
+
+// Main runs the uid2-release command line. environ is the process
+// environment (os.Environ()): the build and the defaults read it, nothing
+// else does.
+func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitUsage
+	}
+	var err error
+	switch args[0] {
+	case "image":
+		err = runImage(ctx, args[1:], environ, stdout, stderr)
+	case "binary":
+		err = runBinary(ctx, args[1:], environ, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	default:
+		fmt.Fprintf(stderr, "uid2-release: unknown command %q\n\n%s", args[0], usage)
+		return ExitUsage
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "uid2-release %s: %v\n", args[0], err)
+		return ExitUsage
+	default:
+		fmt.Fprintf(stderr, "uid2-release %s: %v\n", args[0], err)
+		return ExitError
+	}
+}
+
+type usageError struct{ error }
+
+func getenvFrom(environ []string) func(string) string {
+	return func(key string) string {
+		for i := len(environ) - 1; i >= 0; i-- { // the last one wins, as in exec
+			if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+func newFlagSet(name string, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\nFLAGS\n", help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func runImage(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("image", stderr, "uid2-release image [--oci-layout DIR] [--push REF] [flags]")
+	layoutDir := fs.String("oci-layout", "", "write the image as an OCI image layout in `DIR` (missing, empty or an earlier layout)")
+	pushRef := fs.String("push", "", "push the image to registry reference `REF` (registry/repository:tag) with the Docker config credentials")
+	source := fs.String("source", ".", "git checkout of this module to build")
+	caBundle := fs.String("ca-bundle", "", "PEM `FILE` for /etc/ssl/certs/ca-certificates.crt (default: the pinned Mozilla bundle; another file changes the digest)")
+	pushTimeout := fs.Duration("push-timeout", DefaultPushTimeout, "bound on the whole push")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *layoutDir == "" && *pushRef == "" {
+		return usageError{errors.New("give --oci-layout DIR, --push REF or both")}
+	}
+	if *pushTimeout <= 0 {
+		return usageError{fmt.Errorf("--push-timeout: must be positive (got %s)", *pushTimeout)}
+	}
+	var certs []byte
+	if *caBundle != "" {
+		b, err := readBounded(*caBundle, 4<<20)
+		if err != nil {
+			return fmt.Errorf("--ca-bundle: %w", err)
+		}
+		if !bytes.Contains(b, []byte("-----BEGIN CERTIFICATE-----")) {
+			return fmt.Errorf("--ca-bundle: %s holds no PEM certificate", *caBundle)
+		}
+		certs = b
+	}
+
+	src, err := ReadSource(ctx, *source, getenvFrom(environ))
+	if err != nil {
+		return err
+	}
+	if src.Dirty {
+		fmt.Fprintf(stderr, "uid2-release: warning: %s has uncommitted changes; this image cannot be rebuilt from %s\n", *source, src.Revision)
+	}
+	fmt.Fprintf(stderr, "uid2-release: building %s (version %s, revision %s, time %s)\n",
+		MainPackage, src.Version, src.Revision, src.Time.Format(time.RFC3339))
+	bin, err := Build(ctx, *source, src.Version, ociimage.DefaultArchitecture, environ, stderr)
+	if err != nil {
+		return err
+	}
+	img, err := ociimage.Image(ociimage.Spec{
+		Binary:   bin,
+		CACerts:  certs,
+		Version:  src.Version,
+		Revision: src.Revision,
+		Created:  src.Time,
+	})
+	if err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "version: %s\nrevision: %s\ncreated: %s\n", src.Version, src.Revision, src.Time.Format(time.RFC3339))
+	if *layoutDir != "" {
+		if _, err := ociimage.WriteLayout(*layoutDir, img, src.Version); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "oci-layout: %s\n", *layoutDir)
+	}
+	if *pushRef != "" {
+		pctx, cancel := context.WithTimeout(ctx, *pushTimeout)
+		defer cancel()
+		pushed, err := ociimage.Push(pctx, *pushRef, img, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "pushed: %s\n", pushed)
+	}
+	fmt.Fprintln(stdout, digest)
+	return nil
+}
+
+func runBinary(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("binary", stderr, "uid2-release binary [-o FILE] [--source DIR]")
+	out := fs.String("o", "bin/uid2-operator", "output `FILE`")
+	source := fs.String("source", ".", "module directory to build")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	getenv := getenvFrom(environ)
+	version := getenv(EnvVersion)
+	if version == "" {
+		src, err := ReadSource(ctx, *source, getenv)
+		if err != nil {
+			// A source archive or a Docker context without .git still builds.
+			fmt.Fprintf(stderr, "uid2-release: %v; version \"dev\"\n", err)
+			version = "dev"
+		} else {
+			version = src.Version
+		}
+	} else if strings.ContainsFunc(version, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return fmt.Errorf("%s: must not contain spaces or control characters (got %q)", EnvVersion, version)
+	}
+	if err := BuildTo(ctx, *source, *out, version, ociimage.DefaultArchitecture, environ, stderr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "built %s (version %s)\n", *out, version)
+	return nil
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
