@@ -205,23 +205,24 @@ func (s Spec) config() v1.Config {
 	}
 }
 
-// passwd and group name uid/gid 1000 so that tools (and podman --user) can
-// resolve the image's user; the home directory is the read-only /app.
+// Passwd and Group are the image's /etc/passwd and /etc/group. They name
+// uid/gid 1000 so that tools (and podman --user) can resolve the image's
+// user; the home directory is the read-only /app.
 const (
-	passwd = "root:x:0:0:root:/root:/sbin/nologin\nuid2-operator:x:1000:1000:uid2-operator:/app:/sbin/nologin\n"
-	group  = "root:x:0:\nuid2-operator:x:1000:\n"
+	Passwd = "root:x:0:0:root:/root:/sbin/nologin\nuid2-operator:x:1000:1000:uid2-operator:/app:/sbin/nologin\n"
+	Group  = "root:x:0:\nuid2-operator:x:1000:\n"
 )
 
 func (s Spec) baseEntries() []Entry {
 	return []Entry{
 		{Name: "etc/", Mode: 0o755},
-		{Name: "etc/group", Mode: 0o644, Data: []byte(group)},
-		{Name: "etc/passwd", Mode: 0o644, Data: []byte(passwd)},
+		{Name: "etc/group", Mode: 0o644, Data: []byte(Group)},
+		{Name: "etc/passwd", Mode: 0o644, Data: []byte(Passwd)},
 		{Name: "etc/ssl/", Mode: 0o755},
 		{Name: "etc/ssl/certs/", Mode: 0o755},
 		{Name: "etc/ssl/certs/ca-certificates.crt", Mode: 0o644, Data: s.CACerts},
 		// Sticky and world-writable, as on any Linux /tmp, so uid 1000 can
-		// write there (the Dockerfile image once had 0755 root).
+		// write there (a Dockerfile `COPY dir /tmp` once made it 0755 root).
 		{Name: "tmp/", Mode: 0o1777},
 	}
 }
