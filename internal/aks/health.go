@@ -13,7 +13,9 @@ import (
 )
 
 // Health probe defaults, as UID2's own E2E check does it (curl -m 5 every
-// 5 s, 60 tries; the IP lookup 30 × 10 s; azure-aks.md §6.1).
+// 5 s, 60 tries; the IP lookup 30 × 10 s; azure-aks.md §6.1). The cli
+// bounds the IP lookup with the probe's --attempts and --interval instead
+// (60 × 5 s by default, the same five minutes).
 const (
 	DefaultHealthAttempts   = 60
 	DefaultHealthInterval   = 5 * time.Second
@@ -143,15 +145,25 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // Runner runs a command line and returns its standard output. The cli
-// layer implements it with os/exec; tests use a fake.
+// layer implements it with os/exec; tests use a fake. When the program is
+// not installed, the error wraps ErrToolMissing.
 type Runner interface {
 	Run(ctx context.Context, name string, args ...string) ([]byte, error)
 }
+
+// ErrToolMissing is wrapped by a Runner's error when the program (kubectl,
+// az) is not installed or not in PATH.
+var ErrToolMissing = errors.New("not found in PATH")
 
 // IPLookup finds the operator's public IP, the way azure-aks.md §6.1
 // recommends: the Service's load-balancer ingress first; if kubectl cannot
 // answer, the guide's lookup of the `kubernetes…` public IP in the node
 // resource group (ambiguous with several LoadBalancer Services).
+//
+// Only a pending IP is retried, at most Attempts times, Interval apart. A
+// missing tool or a failed command ends the lookup at once with its reason:
+// the Service exists once `kubectl apply` returned, so such a failure (no
+// kubeconfig, no cluster, no login) does not fix itself while we wait.
 type IPLookup struct {
 	Runner Runner
 	// Namespace of operator-svc; "" means the kubectl context's default.
@@ -159,16 +171,19 @@ type IPLookup struct {
 	// ResourceGroup and ClusterName locate the node resource group for the
 	// fallback; when empty the fallback is skipped.
 	ResourceGroup, ClusterName string
-	Attempts                   int
-	Interval                   time.Duration
-	Sleep                      func(ctx context.Context, d time.Duration) error
-	Progress                   func(msg string)
+	// Attempts and Interval bound the wait for a pending IP; zero takes
+	// DefaultIPLookupAttempts and DefaultIPLookupInterval.
+	Attempts int
+	Interval time.Duration
+	Sleep    func(ctx context.Context, d time.Duration) error
+	Progress func(msg string)
 }
 
 // ErrNoIP is returned when the Service has no external IP yet.
 var ErrNoIP = errors.New("aks: operator-svc has no external IP")
 
-// Find polls until the Service has an ingress IP.
+// Find polls until the Service has an ingress IP, the attempts run out, a
+// command fails or ctx ends.
 func (l *IPLookup) Find(ctx context.Context) (string, error) {
 	attempts, interval := l.Attempts, l.Interval
 	if attempts <= 0 {
@@ -188,16 +203,24 @@ func (l *IPLookup) Find(ctx context.Context) (string, error) {
 			return ip, nil
 		}
 		lastErr = err
+		if !errors.Is(err, ErrNoIP) {
+			return "", err
+		}
 		if l.Progress != nil {
 			l.Progress(fmt.Sprintf("ip lookup %d/%d: %v", i, attempts, err))
 		}
-		if i == attempts || sleep(ctx, interval) != nil {
+		if i == attempts {
+			return "", fmt.Errorf("%w after %d attempts %v apart; pass --ip, or more --attempts", err, attempts, interval)
+		}
+		if err := sleep(ctx, interval); err != nil {
 			break
 		}
 	}
 	return "", lastErr
 }
 
+// once asks once. Its error is ErrNoIP when the IP is pending, anything
+// else when a command failed.
 func (l *IPLookup) once(ctx context.Context) (string, error) {
 	args := []string{"get", "service", ServiceName, "--output", "jsonpath={.status.loadBalancer.ingress[0].ip}"}
 	if l.Namespace != "" {
@@ -211,6 +234,9 @@ func (l *IPLookup) once(ctx context.Context) (string, error) {
 		return "", ErrNoIP
 	}
 	if l.ResourceGroup == "" || l.ClusterName == "" {
+		if errors.Is(kerr, ErrToolMissing) {
+			return "", fmt.Errorf("%w; install kubectl, pass --ip or --url, or set RESOURCE_GROUP and AKS_CLUSTER_NAME to look the IP up with az", kerr)
+		}
 		return "", fmt.Errorf("kubectl get service %s: %w", ServiceName, kerr)
 	}
 	nodeRG, err := l.Runner.Run(ctx, "az", "aks", "show", "--resource-group", l.ResourceGroup, "--name", l.ClusterName,

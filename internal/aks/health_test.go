@@ -178,3 +178,25 @@ func TestIPLookupNoIP(t *testing.T) {
 		t.Fatalf("Find(pending) = %v; want ErrNoIP", err)
 	}
 }
+
+// Issue 9 item 5: a failed command is not retried; only a pending IP is.
+func TestIPLookupCommandFailureIsFinal(t *testing.T) {
+	r := &fakeRunner{answers: map[string][]string{"kubectl get service": {"ERR:current-context is not set", "20.1.2.3"}}}
+	l := aks.IPLookup{Runner: r, Attempts: 5, Sleep: noSleep}
+	_, err := l.Find(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "current-context is not set") || len(r.calls) != 1 {
+		t.Fatalf("Find = %v after %d calls; want kubectl's error after 1", err, len(r.calls))
+	}
+	missing := &fakeRunner{answers: map[string][]string{}}
+	l = aks.IPLookup{Runner: toolMissing{missing}, Attempts: 5, Sleep: noSleep}
+	if _, err := l.Find(context.Background()); !errors.Is(err, aks.ErrToolMissing) || !strings.Contains(err.Error(), "--ip") {
+		t.Fatalf("Find(no kubectl) = %v; want ErrToolMissing with a hint to pass --ip", err)
+	}
+}
+
+// toolMissing is a Runner on a machine without kubectl and az.
+type toolMissing struct{ *fakeRunner }
+
+func (toolMissing) Run(_ context.Context, name string, _ ...string) ([]byte, error) {
+	return nil, fmt.Errorf("%s: %w", name, aks.ErrToolMissing)
+}

@@ -298,11 +298,24 @@ func newAKSHealthCommand(s streams, load func(*cobra.Command) aks.Vars, env aksE
 to the guide's 'az network public-ip list' in the node resource group when
 RESOURCE_GROUP and AKS_CLUSTER_NAME are set), then polls
 http://<ip>/ops/healthcheck until it answers 200 OK. Each attempt is printed
-to stderr; a 503 shows the operator's reasons.`,
+to stderr; a 503 shows the operator's reasons.
+
+--attempts and --interval bound both waits: the lookup of a pending IP and
+the polling. A missing kubectl or az, or a command that fails (no kubeconfig,
+no cluster, not logged in), ends the lookup at once with the reason; pass
+--ip or --url to skip it.`,
 		Example: `  uid2-operator aks health
   uid2-operator aks health --ip 20.1.2.3 --attempts 10 --interval 3s` + "\n" + aksExitCodes,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case probe.Attempts < 1:
+				return usageError{fmt.Errorf("--attempts must be at least 1 (got %d)", probe.Attempts)}
+			case probe.Interval < 0:
+				return usageError{fmt.Errorf("--interval must not be negative (got %v)", probe.Interval)}
+			case probe.Timeout <= 0:
+				return usageError{fmt.Errorf("--timeout must be positive (got %v)", probe.Timeout)}
+			}
 			ctx := cmd.Context()
 			probe.URL = url
 			probe.Sleep = env.sleep
@@ -311,7 +324,7 @@ to stderr; a 503 shows the operator's reasons.`,
 				if ip == "" {
 					v := load(cmd)
 					lookup := aks.IPLookup{Runner: env.runner, Namespace: namespace, ResourceGroup: v.ResourceGroup,
-						ClusterName: v.AKSClusterName, Sleep: env.sleep, Progress: func(m string) { fmt.Fprintln(s.err, m) }}
+						ClusterName: v.AKSClusterName, Attempts: probe.Attempts, Interval: probe.Interval, Sleep: env.sleep, Progress: func(m string) { fmt.Fprintln(s.err, m) }}
 					found, err := lookup.Find(ctx)
 					if err != nil {
 						return fmt.Errorf("health: find the operator IP: %w", err)
@@ -333,8 +346,8 @@ to stderr; a 503 shows the operator's reasons.`,
 	f.StringVar(&ip, "ip", "", "public IP of operator-svc (default: look it up)")
 	f.StringVar(&url, "url", "", "full health URL (overrides --ip)")
 	f.StringVar(&namespace, "namespace", "", "namespace of operator-svc (default: the kubectl context's)")
-	f.IntVar(&probe.Attempts, "attempts", aks.DefaultHealthAttempts, "requests before giving up")
-	f.DurationVar(&probe.Interval, "interval", aks.DefaultHealthInterval, "wait between requests")
+	f.IntVar(&probe.Attempts, "attempts", aks.DefaultHealthAttempts, "IP lookups, then health requests, before giving up")
+	f.DurationVar(&probe.Interval, "interval", aks.DefaultHealthInterval, "wait between IP lookups and between health requests")
 	f.DurationVar(&probe.Timeout, "timeout", aks.DefaultHealthTimeout, "timeout of one request")
 	return cmd
 }
@@ -343,6 +356,9 @@ to stderr; a 503 shows the operator's reasons.`,
 type execRunner struct{}
 
 func (execRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	if _, err := exec.LookPath(name); err != nil {
+		return nil, fmt.Errorf("%s: %w (%v)", name, aks.ErrToolMissing, err)
+	}
 	out, err := exec.CommandContext(ctx, name, args...).Output()
 	if err != nil {
 		var ee *exec.ExitError
