@@ -1,4 +1,4 @@
-// Package cli wires the uid2-operator subcommands (serve, core, request, local, aks)
+// Package cli wires the uid2-operator subcommands (serve, core, request, local, load, aks)
 // to the domain packages. It is the only package that imports cobra.
 package cli
 
@@ -76,6 +76,7 @@ func newRootCommand(s streams) *cobra.Command {
 	root.AddCommand(
 		newAKSCommand(s),
 		newCoreCommand(s),
+		newLoadCommand(s),
 		newLocalCommand(s),
 		newRequestCommand(s),
 	)

@@ -48,6 +48,7 @@ type serveFlags struct {
 	coreURL     string
 	optoutURL   string
 	operatorKey string
+	pprofAddr   string // debugging: net/http/pprof on its own address
 }
 
 func newServeCommand(s streams) *cobra.Command {
@@ -100,6 +101,7 @@ EXIT CODES
 	fl.StringVar(&f.coreURL, "core-url", "", "Core mode: base `URL` of UID2 Core; derives core_attest_url and every *_metadata_path")
 	fl.StringVar(&f.optoutURL, "optout-url", "", "Core mode: base `URL` of UID2 Opt-Out (default: the optout_url Core returns)")
 	fl.StringVar(&f.operatorKey, "operator-key", "", "Core mode: the operator `key` (default $UID2_OPERATOR_KEY, then core_api_token)")
+	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "debugging: serve net/http/pprof on `address` (e.g. 127.0.0.1:6060; empty disables it; never expose it)")
 	return cmd
 }
 
@@ -212,6 +214,9 @@ func loadConfig(f serveFlags, lookup func(string) (string, bool), log *slog.Logg
 func runServe(ctx context.Context, s streams, f serveFlags) error {
 	log, err := newLogger(s, f.logFormat, f.logLevel)
 	if err != nil {
+		return err
+	}
+	if err := startPprof(ctx, f.pprofAddr, log); err != nil {
 		return err
 	}
 	lookup := os.LookupEnv

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+)
+
+// pprofWriteTimeout bounds one /debug/pprof answer; it must exceed the
+// longest CPU profile asked for (?seconds=N), which pprof checks.
+const pprofWriteTimeout = 10 * time.Minute
+
+// startPprof serves net/http/pprof on addr, on its own mux, until ctx ends.
+// It is a debugging aid for profiling under load (`load --profile-dir`); an
+// empty addr disables it. It exposes the process's internals, so bind it to
+// 127.0.0.1 only.
+func startPprof(ctx context.Context, addr string, log *slog.Logger) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      pprofWriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Warn("pprof debug endpoint enabled; do not expose it", "pprof_addr", ln.Addr().String())
+	go srv.Serve(ln)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	return nil
+}
