@@ -87,7 +87,7 @@ EXIT CODES
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.scenarios, "scenario", []string{"generate"}, "`ENDPOINT[:CONNS][:text|binary]`, repeatable or comma-separated")
+	fl.StringSliceVar(&f.scenarios, "scenario", []string{"generate"}, "ENDPOINT[:CONNS][:text|binary], repeatable or comma-separated")
 	fl.IntVar(&f.conns, "conns", load.DefaultConns, "keep-alive connections of a scenario that names none")
 	fl.DurationVar(&f.duration, "duration", load.DefaultDuration, "measured window of each run")
 	fl.DurationVar(&f.warmup, "warmup", load.DefaultWarmup, "traffic before each window that is not counted")
@@ -98,8 +98,8 @@ EXIT CODES
 	fl.StringVar(&f.baseURL, "base-url", "", "operator base `URL` (default: start one)")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key with the roles the scenarios need (default $UID2_API_KEY)")
 	fl.StringVar(&f.secret, "secret", "", "client secret, base64 (default $UID2_SECRET_KEY)")
-	fl.IntVar(&f.serverPID, "server-pid", 0, "with --base-url: the operator's `pid`, for the server CPU figures")
-	fl.StringArrayVar(&f.operatorArg, "operator-arg", nil, "extra `argument` for the started operator's serve (repeatable), e.g. --operator-arg=--config=op.json")
+	fl.IntVar(&f.serverPID, "server-pid", 0, "with --base-url: the operator's process `id`, for the server CPU figures")
+	fl.StringArrayVar(&f.operatorArg, "operator-arg", nil, "extra argument for the started operator's serve (repeatable), e.g. --operator-arg=--config=op.json")
 	fl.StringVar(&f.profileDir, "profile-dir", "", "save a CPU profile of the operator for every measured window into `dir` (go tool pprof)")
 	fl.StringVar(&f.pprofURL, "pprof-url", "", "with --base-url and --profile-dir: the operator's pprof `URL` (http://HOST:PORT/debug/pprof/)")
 	fl.DurationVar(&f.timeout, "timeout", load.DefaultTimeout, "per-request timeout")
