@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
 )
 
@@ -29,23 +31,28 @@ Docker engine.
 
 USAGE
   uid2-release image [--oci-layout DIR] [--push REF] [flags]
+  uid2-release push --oci-layout DIR [--push-timeout D] REF
   uid2-release binary [-o FILE] [--source DIR]
 
 COMMANDS
   image    build the static binary and the OCI image; write it as an OCI image
            layout and/or push it. Prints the image digest (sha256:…) as the
            last line of stdout.
+  push     push the image of an OCI image layout written by "image" to REF
+           without rebuilding it. Prints the digest as the last line.
   binary   build only the static binary, with the same flags (scripts/build.sh).
 
 ENVIRONMENT
   IMAGE_VERSION      version (default: git describe --tags --always --dirty --abbrev=12)
   SOURCE_DATE_EPOCH  every timestamp in the image, Unix seconds (default: the commit time)
-  DOCKER_CONFIG      where --push finds credentials (default ~/.docker; az acr login writes there)
+  DOCKER_CONFIG      where --push and push find credentials (default ~/.docker; az acr login
+                     writes there); without a Docker config, podman's auth.json
 
 EXAMPLES
   go run ./cmd/uid2-release image --oci-layout out/oci
   az acr login -n myacr
   go run ./cmd/uid2-release image --push myacr.azurecr.io/uid2-operator:1.2.3
+  go run ./cmd/uid2-release push --oci-layout out/oci myacr.azurecr.io/uid2-operator:1.2.3
 
 EXIT CODES
   0 success, 1 build or push failed, 2 bad command line
@@ -63,6 +70,8 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	switch args[0] {
 	case "image":
 		err = runImage(ctx, args[1:], environ, stdout, stderr)
+	case "push":
+		err = runPush(ctx, args[1:], stdout, stderr)
 	case "binary":
 		err = runBinary(ctx, args[1:], environ, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -186,15 +195,56 @@ func runImage(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		fmt.Fprintf(stdout, "oci-layout: %s\n", *layoutDir)
 	}
 	if *pushRef != "" {
-		pctx, cancel := context.WithTimeout(ctx, *pushTimeout)
-		defer cancel()
-		pushed, err := ociimage.Push(pctx, *pushRef, img, nil)
-		if err != nil {
+		if err := push(ctx, *pushRef, img, *pushTimeout, stdout); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "pushed: %s\n", pushed)
 	}
 	fmt.Fprintln(stdout, digest)
+	return nil
+}
+
+func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("push", stderr, "uid2-release push --oci-layout DIR [--push-timeout D] REF")
+	layoutDir := fs.String("oci-layout", "", "OCI image layout `DIR` written by uid2-release image")
+	pushTimeout := fs.Duration("push-timeout", DefaultPushTimeout, "bound on the whole push")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usageError{fmt.Errorf("want exactly one registry reference REF after the flags (got %d arguments)", fs.NArg())}
+	}
+	if *layoutDir == "" {
+		return usageError{errors.New("--oci-layout DIR is required")}
+	}
+	if *pushTimeout <= 0 {
+		return usageError{fmt.Errorf("--push-timeout: must be positive (got %s)", *pushTimeout)}
+	}
+	img, err := ociimage.ReadLayout(*layoutDir)
+	if err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	if err := push(ctx, fs.Arg(0), img, *pushTimeout, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, digest)
+	return nil
+}
+
+func push(ctx context.Context, ref string, img v1.Image, timeout time.Duration, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pushed, err := ociimage.Push(ctx, ref, img, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pushed: %s\n", pushed)
 	return nil
 }
 

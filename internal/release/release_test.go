@@ -321,6 +321,42 @@ func TestImagePush(t *testing.T) {
 	}
 }
 
+// TestPushLayout pushes what `image --oci-layout` wrote, without a rebuild.
+func TestPushLayout(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := ociimage.Image(ociimage.Spec{Binary: []byte("bin"), Version: "1", Revision: "abc", Created: commitTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "oci")
+	want, err := ociimage.WriteLayout(dir, img, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	environ := append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	ref := host + "/uid2/operator:1"
+	code, stdout, stderr := mainOut(t, environ, "push", "--oci-layout", dir, ref)
+	if code != release.ExitOK {
+		t.Fatalf("push: exit %d\n%s", code, stderr)
+	}
+	if wantOut := "pushed: " + host + "/uid2/operator@" + want.String() + "\n" + want.String() + "\n"; stdout != wantOut {
+		t.Errorf("push stdout %q; want %q", stdout, wantOut)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := remote.Image(r)
+	if err != nil {
+		t.Fatalf("pull %s: %v", ref, err)
+	}
+	if d, _ := got.Digest(); d != want {
+		t.Errorf("registry holds %s; pushed %s", d, want)
+	}
+}
+
 func TestBinaryCommand(t *testing.T) {
 	src := fakeCheckout(t)
 	out := filepath.Join(t.TempDir(), "bin", "uid2-operator")
@@ -351,6 +387,9 @@ func TestMainUsageErrors(t *testing.T) {
 		{[]string{"image", "--push", "r", "--push-timeout", "0s"}, release.ExitUsage, "--push-timeout: must be positive"},
 		{[]string{"image", "--oci-layout", "x", "--ca-bundle", os.DevNull}, release.ExitError, "holds no PEM certificate"},
 		{[]string{"image", "--oci-layout", "x", "--source", os.TempDir()}, release.ExitError, "not a git checkout"},
+		{[]string{"push", "--oci-layout", "x"}, release.ExitUsage, "want exactly one registry reference REF after the flags (got 0 arguments)"},
+		{[]string{"push", "r"}, release.ExitUsage, "--oci-layout DIR is required"},
+		{[]string{"push", "--oci-layout", os.TempDir(), "r"}, release.ExitError, "oci layout"},
 		{[]string{"help"}, release.ExitOK, ""},
 	} {
 		code, _, stderr := mainOut(t, os.Environ(), tc.args...)
