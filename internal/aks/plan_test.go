@@ -22,7 +22,7 @@ func TestPlanGolden(t *testing.T) {
 			v.SubscriptionID = ""
 			v.Location = "westus3"
 			v.ResourceGroup = "teams-rg"
-			v.KubernetesVersion = "1.33.5"
+			v.KubernetesVersion = "1.35.2"
 			v.Image = "ghcr.io/example/uid2-operator:1.0.0"
 			o.ManifestPath = "release/operator.yaml"
 			o.PolicyFile = "policy.base64"

@@ -352,19 +352,29 @@ func (r *Report) checkLocation(loc string) {
 // matrix verifies (VN2 Docs/VersionCompatibility.md).
 const newestVerifiedMinor = 34
 
+// supportedMinors is how many AKS minors stay in standard support (about
+// three: 1.33 fails with K8sVersionNotSupported once the guide is at 1.36).
+const supportedMinors = 3
+
 func (r *Report) checkVersions(k8s, chart string) {
 	aksMinor := -1
 	if k8s != "" {
 		m := reK8sVersion.FindStringSubmatch(k8s)
 		if m == nil {
-			r.errorf("kubernetes-version.format", "KUBERNETES_VERSION", k8s, "must be MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.34",
+			r.errorf("kubernetes-version.format", "KUBERNETES_VERSION", k8s, "must be MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. "+DefaultKubernetesVersion,
 				"use a version listed by `az aks get-versions --location $LOCATION -o table`")
 		} else {
 			aksMinor, _ = strconv.Atoi(m[1])
-			if aksMinor > newestVerifiedMinor {
+			switch {
+			case aksMinor <= guideKubernetesMinor-supportedMinors:
+				r.warnf("kubernetes-version.support", "KUBERNETES_VERSION", k8s,
+					fmt.Sprintf("is older than the integration guide's %s; AKS creates clusters only with the minors in standard support (about the newest %d) and fails with K8sVersionNotSupported otherwise",
+						DefaultKubernetesVersion, supportedMinors),
+					fmt.Sprintf("use %s, or enable Long-Term Support; `az aks get-versions --location $LOCATION -o table` lists what your region offers", DefaultKubernetesVersion))
+			case aksMinor > newestVerifiedMinor:
 				r.warnf("kubernetes-version.vn2", "KUBERNETES_VERSION", k8s,
-					fmt.Sprintf("is newer than AKS 1.%d, the newest version the virtual-node chart is verified with", newestVerifiedMinor),
-					fmt.Sprintf("use 1.%d unless the virtual-node compatibility matrix lists your version", newestVerifiedMinor))
+					fmt.Sprintf("is newer than AKS 1.%d, the newest version the virtual-node compatibility matrix verifies (the integration guide uses %s with the chart's newest release)", newestVerifiedMinor, DefaultKubernetesVersion),
+					fmt.Sprintf("keep VIRTUALNODE_CHART_VERSION at the chart's newest release (%s or later); use 1.%d if virtual-node pods misbehave", DefaultVirtualNodeChartVersion, newestVerifiedMinor))
 			}
 		}
 	}
@@ -380,10 +390,16 @@ func (r *Report) checkVersions(k8s, chart string) {
 	}
 	if m := reChartK8s.FindStringSubmatch(chart); m != nil && aksMinor >= 0 {
 		chartMinor, _ := strconv.Atoi(m[1])
-		if aksMinor > chartMinor || aksMinor < chartMinor-1 {
+		// A chart behind the cluster is a skew only when a release closer
+		// to it is verified; past the matrix the newest release is the
+		// best there is (the vn2 warning above says so).
+		behind := aksMinor > chartMinor && chartMinor < min(aksMinor, newestVerifiedMinor)
+		ahead := aksMinor < chartMinor-1
+		if behind || ahead {
+			want := min(aksMinor, newestVerifiedMinor)
 			r.warnf("virtualnode-chart-version.skew", "VIRTUALNODE_CHART_VERSION", chart,
 				fmt.Sprintf("carries Kubernetes 1.%d binaries but the cluster runs 1.%d", chartMinor, aksMinor),
-				fmt.Sprintf("pick a chart release for 1.%d (its version starts with 1.%d)", aksMinor, aksMinor))
+				fmt.Sprintf("pick a chart release for 1.%d (its version starts with 1.%d)", want, want))
 		}
 	}
 }

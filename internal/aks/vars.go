@@ -58,11 +58,16 @@ type Vars struct {
 // Defaults used by Default. They are the guide's values except where the
 // guide is known to fail (azure-aks.md §7).
 const (
-	// DefaultKubernetesVersion is the newest AKS minor verified against the
-	// virtual-node chart (VN2 VersionCompatibility: up to AKS 1.34).
-	DefaultKubernetesVersion = "1.34"
-	// DefaultVirtualNodeChartVersion pins the VN2 chart (tag virtualnode-<v>);
-	// the guide installs the unpinned HEAD.
+	// DefaultKubernetesVersion is the version UID2's AKS guide creates the
+	// cluster with (operator-guide-aks-enclave.md: --kubernetes-version 1.36;
+	// its earlier 1.33 now fails with K8sVersionNotSupported).
+	DefaultKubernetesVersion = "1.36"
+	// guideKubernetesMinor is DefaultKubernetesVersion's minor.
+	guideKubernetesMinor = 36
+	// DefaultVirtualNodeChartVersion pins the VN2 chart (tag virtualnode-<v>)
+	// to its newest release, the one the guide's unpinned HEAD installs. It
+	// carries Kubernetes 1.34 binaries: no 1.36 release exists yet. Move it
+	// with the chart's releases (Helm/virtualnode/Chart.yaml, PatchNotes.md).
 	DefaultVirtualNodeChartVersion = "1.3409.26080501"
 	DefaultNodePoolName            = "oprnodepool"
 	DefaultNodeVMSize              = "Standard_D4d_v5"

@@ -18,7 +18,7 @@ export KEYVAULT_NAME='my-vn-aks-vault'
 export KEYVAULT_SECRET_NAME='my-vn-aks-opr-key-name'
 export MANAGED_IDENTITY='my-vn-aks-opr-id'
 export DEPLOYMENT_ENV='integ'
-export KUBERNETES_VERSION='1.33.5'
+export KUBERNETES_VERSION='1.35.2'
 export VIRTUALNODE_CHART_VERSION='1.3409.26080501'
 export NODEPOOL_NAME='oprnodepool'
 export NODE_VM_SIZE='Standard_D4d_v5'
@@ -145,9 +145,9 @@ step "7. AKS cluster (Kubernetes ${KUBERNETES_VERSION})"
 AKS_SUBNET_ID="$(az network vnet subnet show --resource-group "$RESOURCE_GROUP" --vnet-name "$VNET_NAME" --name aks --query id --output tsv)"
 if ! az aks show --resource-group "$RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" --output none 2>/dev/null; then
   # AKS rejects versions out of standard support (K8sVersionNotSupported) unless LTS is enabled.
-  plans="$(az aks get-versions --location "$LOCATION" --query "values[?version=='1.33'].capabilities.supportPlan[]" --output tsv)"
-  [[ -n "$plans" ]] || die "Kubernetes 1.33 is not offered in ${LOCATION}; pick one from: az aks get-versions --location ${LOCATION} -o table"
-  grep -q KubernetesOfficial <<<"$plans" || die "Kubernetes 1.33 is out of standard support in ${LOCATION} (LTS only); set KUBERNETES_VERSION to a supported version"
+  plans="$(az aks get-versions --location "$LOCATION" --query "values[?version=='1.35'].capabilities.supportPlan[]" --output tsv)"
+  [[ -n "$plans" ]] || die "Kubernetes 1.35 is not offered in ${LOCATION}; pick one from: az aks get-versions --location ${LOCATION} -o table"
+  grep -q KubernetesOfficial <<<"$plans" || die "Kubernetes 1.35 is out of standard support in ${LOCATION} (LTS only); set KUBERNETES_VERSION to a supported version"
   az aks create --resource-group "$RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" --location "$LOCATION" \
     --kubernetes-version "$KUBERNETES_VERSION" \
     --network-plugin azure --network-policy calico --vnet-subnet-id "$AKS_SUBNET_ID" \
