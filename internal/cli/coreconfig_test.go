@@ -52,6 +52,7 @@ func TestCoreConfigFileCSTGDefault(t *testing.T) {
 			t.Fatal(err)
 		}
 		return serveFlags{configFile: p, httpAddr: "127.0.0.1:0", shutdownWait: time.Second,
+			readTimeout: 10 * time.Second, writeTimeout: 10 * time.Second, idleTimeout: time.Minute,
 			startupWait: time.Second, memory: memoryFlags{wait: time.Second}}
 	}
 	cfg, err := loadConfig(write(`{`+core+`}`), noEnv, log)
