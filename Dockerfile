@@ -50,8 +50,8 @@ LABEL org.opencontainers.image.title="uid2-operator" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="https://github.com/uid2-private-operator/uid2-operator"
 COPY --from=build /rootfs/ /
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    IMAGE_VERSION=${IMAGE_VERSION}
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ENV IMAGE_VERSION=${IMAGE_VERSION}
 WORKDIR /app
 # operator.yaml pins runAsUser: 1000 (azure-aks.md §1.1).
 USER 1000:1000

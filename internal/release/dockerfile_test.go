@@ -30,7 +30,8 @@ func TestDockerfileMatchesImage(t *testing.T) {
 		"WORKDIR " + ociimage.WorkingDir + "\n",
 		"EXPOSE 8080 9080\n",
 		`ENTRYPOINT ["` + ociimage.BinaryPath + `"]`,
-		"ENV PATH=" + ociimage.Path + " ",
+		"ENV PATH=" + ociimage.Path + "\n",
+		"ENV IMAGE_VERSION=${IMAGE_VERSION}\n",
 	} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
