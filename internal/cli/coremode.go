@@ -17,6 +17,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/core"
 	"github.com/uid2-private-operator/uid2-operator/internal/health"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -165,6 +166,7 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 			}
 		}()
 	}
+	cc.Metrics.SetHealthy(httpServerComponent, true)
 	serveErr := serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg))
 	cancel()
 	wg.Wait()
@@ -184,6 +186,7 @@ func tokenExpiry(t *attest.Token) time.Time {
 // newAPIHandler builds the public API handler with its metrics on reg.
 func newAPIHandler(opts api.Options, reg *prometheus.Registry) http.Handler {
 	opts.Metrics = api.NewMetrics(reg)
+	reg.MustRegister(metrics.NewSnapshotCollector(opts.Store.Load))
 	registerAdmissionMetrics(reg, opts.Admission)
 	return api.New(opts).Handler()
 }

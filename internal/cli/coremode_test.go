@@ -85,8 +85,10 @@ func TestCoreAndOperatorTogether(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`uid2_config_store_version{store="salt"} 1`, "uid2_attestation_expiry_timestamp_seconds ",
-		"uid2_optout_last_sync_timestamp_seconds ", `uid2_config_store_last_success_timestamp_seconds{store="auth"}`} {
+	for _, want := range []string{`uid2_config_store_version{application="uid2-operator",store="salt"} 1`,
+		`uid2_attestation_expiry_timestamp_seconds{application="uid2-operator"} `,
+		`uid2_optout_last_sync_timestamp_seconds{application="uid2-operator"} `,
+		`uid2_config_store_last_success_timestamp_seconds{application="uid2-operator",store="auth"}`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -26,6 +26,9 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
+// httpServerComponent is the reference's health component of the API server.
+const httpServerComponent = "http-server"
+
 // metricsHandler serves GET /metrics from reg.
 func metricsHandler(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()

@@ -22,6 +22,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -258,6 +259,10 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	optouts := optout.NewStore()
 	optouts.Replace(optout.NewIndex(nil))
 	reg := newRegistry()
+	// Local mode has no store loops: the one component is the HTTP server.
+	components := metrics.ComponentHealth.NewGaugeVec()
+	components.WithLabelValues(httpServerComponent).Set(1)
+	reg.MustRegister(components)
 	opts := apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log)
 	checker := &health.Checker{Store: st}
 	proc := newProcess(cfg, log, checker, reg)

@@ -118,6 +118,8 @@ type Client struct {
 	Log       *slog.Logger
 	// OnAttest, when set, is called after every successful attestation.
 	OnAttest func(*attest.Token)
+	// OnAttestError, when set, is called after every failed attestation.
+	OnAttestError func(error)
 
 	mu           sync.Mutex // serialises attestations
 	tok          atomic.Pointer[attest.Token]
@@ -175,6 +177,14 @@ func (c *Client) Attest(ctx context.Context) error {
 }
 
 func (c *Client) attestLocked(ctx context.Context) error {
+	err := c.attestOnce(ctx)
+	if err != nil && c.OnAttestError != nil {
+		c.OnAttestError(err)
+	}
+	return err
+}
+
+func (c *Client) attestOnce(ctx context.Context) error {
 	if c.Provider == nil {
 		return errors.New("attest: no attestation provider")
 	}

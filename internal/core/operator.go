@@ -71,6 +71,7 @@ func New(cfg Config) (*Operator, error) {
 		Encrypted: cfg.Encrypted, HTTP: cfg.HTTP, Now: cfg.Now, Log: cfg.Log,
 	}
 	c.OnAttest = func(t *attest.Token) { cfg.Metrics.Attested(t.ExpiresAt.Unix()) }
+	c.OnAttestError = func(error) { cfg.Metrics.AttestFailed() }
 	st := store.New(cfg.Now)
 	urls := []string{cfg.Paths.Clients, cfg.Paths.Keysets, cfg.Paths.KeysetKeys, cfg.Paths.Salts, cfg.Paths.Sites,
 		cfg.Paths.Keypairs, cfg.Paths.RuntimeConfig, cfg.Paths.Services, cfg.Paths.ServiceLinks}

@@ -188,7 +188,9 @@ func (s *OptOutSync) sync(ctx context.Context) error {
 			next[k] = b
 			continue
 		}
+		start := time.Now()
 		data, err := s.Client.Download(ctx, loc)
+		s.Metrics.optoutDownload(err == nil, time.Since(start))
 		if err != nil {
 			return fmt.Errorf("optout: %w", err)
 		}
@@ -213,6 +215,15 @@ func (s *OptOutSync) sync(ctx context.Context) error {
 		ix := optout.NewIndex(recs)
 		s.Store.Replace(ix)
 		n = ix.Len()
+		deltas, partitions := 0, 0
+		for _, f := range sel.Files {
+			if f.Name.Kind == optout.Partition {
+				partitions++
+			} else {
+				deltas++
+			}
+		}
+		s.Metrics.optoutIndexed(deltas, partitions)
 	} else {
 		n = s.Store.Len()
 	}

@@ -150,8 +150,8 @@ func TestOptOutSyncBadNamesAndWrongFolder(t *testing.T) {
 			t.Fatalf("%s: the failed sync dropped the previous index", tc.name)
 		}
 	}
-	if got := counterValue(t, reg, "uid2_optout_sync_failures_total"); got != 3 {
-		t.Fatalf("uid2_optout_sync_failures_total = %v; want 3", got)
+	if got := counterValue(t, reg, "uid2_cloud_refresh_failures_total"); got != 3 {
+		t.Fatalf("uid2_cloud_refresh_failures_total{store=\"optout\"} = %v; want 3", got)
 	}
 }
 

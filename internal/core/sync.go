@@ -116,6 +116,7 @@ func (s *Sync) LastSuccess() map[store.Part]time.Time {
 // Refresh runs one tick of part: fetch metadata, reload if the version grew.
 // A tick whose metadata fetch succeeded counts as a success (§2.1).
 func (s *Sync) Refresh(ctx context.Context, part store.Part) error {
+	start := time.Now()
 	var err error
 	var version int64
 	if part == PartCloudKeys {
@@ -126,7 +127,7 @@ func (s *Sync) Refresh(ctx context.Context, part store.Part) error {
 		version = s.Loader.Version(part)
 	}
 	if err != nil {
-		s.Metrics.storeFailed(string(part))
+		s.Metrics.storeFailed(string(part), time.Since(start))
 		return err
 	}
 	now := s.now()
@@ -136,7 +137,7 @@ func (s *Sync) Refresh(ctx context.Context, part store.Part) error {
 	}
 	s.last[part] = now
 	s.mu.Unlock()
-	s.Metrics.storeOK(string(part), version, float64(now.UnixMilli())/1000)
+	s.Metrics.storeOK(string(part), version, float64(now.UnixMilli())/1000, time.Since(start))
 	return nil
 }
 
@@ -162,9 +163,14 @@ func (s *Sync) refreshCloudKeys(ctx context.Context) error {
 // ctx's error if ctx ends first.
 func (s *Sync) Start(ctx context.Context) error {
 	for _, p := range s.Parts() {
+		s.Metrics.StartStore(string(p))
+	}
+	for _, p := range s.Parts() {
+		start := time.Now()
 		if err := retry(ctx, s.log(), string(p), func() error { return s.Refresh(ctx, p) }); err != nil {
 			return err
 		}
+		s.Metrics.storeLoaded(string(p), time.Since(start))
 	}
 	return nil
 }

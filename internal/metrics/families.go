@@ -210,8 +210,6 @@ var (
 var (
 	AppStatus = Family{Name: "app_status", Kind: Gauge, Labels: []string{"version"},
 		Help: "Always 1; the version label is the operator's image version."}
-	StartupDuration = Family{Name: "uid2_operator_startup_duration_seconds", Kind: Summary,
-		Help: "Time from process start to serving (first load included)."}
 )
 
 // Families lists every family in README order.
@@ -229,7 +227,7 @@ func Families() []Family {
 		CloudDownloading, CloudDownloadDuration,
 		OptoutEntriesIndexed, OptoutDeltasIndexed, OptoutPartitionsIndexed, OptoutIndexUpdated,
 		OptoutLastSync, OptoutDataTimestamp, OptoutFiles, OptoutBadFileNames,
-		AppStatus, StartupDuration,
+		AppStatus,
 	}
 }
 

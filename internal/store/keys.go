@@ -144,6 +144,14 @@ func (k *Keysets) Len() int { return len(k.list) }
 // Get returns the keyset with id, or nil.
 func (k *Keysets) Get(id int32) *Keyset { return k.byID[id] }
 
+// All returns every keyset; callers must not modify the slice.
+func (k *Keysets) All() []Keyset {
+	if k == nil {
+		return nil
+	}
+	return k.list
+}
+
 // KeysetKeys is an immutable list of keyset keys.
 type KeysetKeys struct {
 	Version int64
