@@ -153,8 +153,17 @@ func New(opt Options) *Server {
 	return s
 }
 
-// Handler returns the HTTP handler with CORS and body limits applied.
-func (s *Server) Handler() http.Handler { return s.cors(s.mux) }
+// Handler returns the HTTP handler with CORS and body limits applied. It
+// rejects requests that carried both Content-Length and Transfer-Encoding
+// when served from a GuardListener with ConnContext.
+func (s *Server) Handler() http.Handler {
+	next := s.cors(s.mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rejectSmuggling(w, r) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
 
 // route is one endpoint of the route table.
 type route struct {

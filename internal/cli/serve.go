@@ -364,7 +364,13 @@ func serveHTTP(ctx context.Context, cfg config.Config, proc *lifecycle.Process, 
 		return fmt.Errorf("--http-addr: %w", err)
 	}
 	timeouts := lifecycle.Timeouts{Read: cfg.ReadTimeout, Write: cfg.WriteTimeout, Idle: cfg.IdleTimeout}
-	ls := []lifecycle.Listener{{Name: "api", Server: proc.NewServer("api", apiHandler, timeouts), Ln: apiLn}}
+	apiSrv := proc.NewServer("api", apiHandler, timeouts)
+	// The guard lets the API reject Content-Length with Transfer-Encoding.
+	lifecycleConn := apiSrv.ConnContext
+	apiSrv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return api.ConnContext(lifecycleConn(ctx, c), c)
+	}
+	ls := []lifecycle.Listener{{Name: "api", Server: apiSrv, Ln: api.GuardListener(apiLn)}}
 	if cfg.MetricsAddr != "" {
 		mLn, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {

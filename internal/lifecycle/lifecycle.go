@@ -315,6 +315,10 @@ type watchedConn struct {
 	cut  atomic.Bool // logged for the current request
 }
 
+// NetConn returns the wrapped connection, as tls.Conn.NetConn does, so
+// other ConnContext hooks can find the connection their listener wrapped.
+func (c *watchedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *watchedConn) request(path string) {
 	c.path.Store(&path)
 	c.cut.Store(false)
