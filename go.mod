@@ -2,6 +2,8 @@ module github.com/uid2-private-operator/uid2-operator
 
 go 1.26.0
 
+toolchain go1.26.8
+
 require (
 	github.com/Microsoft/hcsshim v0.12.9
 	github.com/prometheus/client_golang v1.25.0

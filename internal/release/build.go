@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -37,13 +38,17 @@ func BuildArgs(out, version string) []string {
 
 // BuildEnv returns environ with every variable that changes the compiled
 // bytes pinned: a static (CGO_ENABLED=0) linux binary for goarch at the
-// baseline GOAMD64=v1, and no GOFLAGS or GOEXPERIMENT from the caller's
-// machine. The Go toolchain itself (go.mod, GOTOOLCHAIN) is left alone: its
-// version is an input of the digest.
-func BuildEnv(environ []string, goarch string) []string {
+// baseline GOAMD64=v1, no GOFLAGS or GOEXPERIMENT from the caller's machine,
+// and GOTOOLCHAIN=toolchain when toolchain is not empty (go.mod's toolchain
+// line, see Toolchain): the go command then runs exactly that release,
+// downloading it from the module proxy if the local Go is another one.
+func BuildEnv(environ []string, goarch, toolchain string) []string {
 	pinned := []string{
 		"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch, "GOAMD64=v1", "GOARM64=v8.0",
 		"GOFLAGS=", "GOEXPERIMENT=",
+	}
+	if toolchain != "" {
+		pinned = append(pinned, "GOTOOLCHAIN="+toolchain)
 	}
 	out := make([]string, 0, len(environ)+len(pinned))
 	for _, kv := range environ {
@@ -54,6 +59,29 @@ func BuildEnv(environ []string, goarch string) []string {
 	}
 	return append(out, pinned...)
 }
+
+// Toolchain returns the Go release that the go.mod of the module at dir pins
+// with its toolchain line ("go1.26.8"), or "" when it has none. The
+// toolchain compiles the binary, so it is an input of the image digest;
+// pinning it in go.mod makes it part of the commit.
+func Toolchain(dir string) (string, error) {
+	b, err := readBounded(filepath.Join(dir, "go.mod"), 1<<20)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "toolchain" {
+			if !toolchainName.MatchString(f[1]) {
+				return "", fmt.Errorf("go.mod: toolchain %q is not a Go release name like go1.26.8", f[1])
+			}
+			return f[1], nil
+		}
+	}
+	return "", nil
+}
+
+var toolchainName = regexp.MustCompile(`^go1\.[0-9]+(\.[0-9]+)?$`)
 
 func isPinned(key string, pinned []string) bool {
 	for _, p := range pinned {
@@ -68,8 +96,8 @@ func isPinned(key string, pinned []string) bool {
 var ErrNotELF = errors.New("release: build output is not an ELF executable")
 
 // Build compiles MainPackage of the module at dir with BuildArgs and
-// BuildEnv(environ, goarch) and returns the binary's bytes. The compiler's
-// output goes to log.
+// BuildEnv(environ, goarch, Toolchain(dir)) and returns the binary's bytes.
+// The compiler's output goes to log.
 func Build(ctx context.Context, dir, version, goarch string, environ []string, log io.Writer) ([]byte, error) {
 	tmp, err := os.MkdirTemp("", "uid2-release-")
 	if err != nil {
@@ -101,9 +129,13 @@ func BuildTo(ctx context.Context, dir, out, version, goarch string, environ []st
 	if err != nil {
 		return err
 	}
+	toolchain, err := Toolchain(dir)
+	if err != nil {
+		return err
+	}
 	cmd := exec.CommandContext(ctx, "go", BuildArgs(abs, version)...)
 	cmd.Dir = dir
-	cmd.Env = BuildEnv(environ, goarch)
+	cmd.Env = BuildEnv(environ, goarch, toolchain)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go %s: %w", strings.Join(BuildArgs(abs, version), " "), err)

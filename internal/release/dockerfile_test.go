@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
+	"github.com/uid2-private-operator/uid2-operator/internal/release"
 )
 
 // TestDockerfileMatchesImage keeps the Dockerfile, kept for Docker users, in
@@ -59,6 +60,15 @@ func TestDockerfileMatchesImage(t *testing.T) {
 		if img != "scratch" && !pinned.MatchString(img) {
 			t.Errorf("FROM %s (= %q): want a fully qualified, digest-pinned image", m[1], img)
 		}
+	}
+	// The builder image carries the toolchain go.mod pins (else the build
+	// would download it, or a bump of one would be forgotten in the other).
+	toolchain, err := release.Toolchain("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "/golang:" + strings.TrimPrefix(toolchain, "go") + "-"; !strings.Contains(args["GO_IMAGE"], want) {
+		t.Errorf("GO_IMAGE %q: want the go.mod toolchain %s (%q)", args["GO_IMAGE"], toolchain, want)
 	}
 	if regexp.MustCompile(`(?m)^# syntax=`).MatchString(df) {
 		t.Error("Dockerfile names a frontend image (# syntax=); that is one more unpinned pull")

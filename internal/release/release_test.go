@@ -145,16 +145,44 @@ func TestReadSource(t *testing.T) {
 }
 
 func TestBuildEnvPinsWhatChangesTheBinary(t *testing.T) {
-	got := release.BuildEnv([]string{
+	environ := []string{
 		"HOME=/home/u", "GOFLAGS=-race -tags=debug", "CGO_ENABLED=1", "GOARCH=arm64", "GOAMD64=v3",
-		"GOEXPERIMENT=arenas", "GOOS=darwin", "GOCACHE=/cache",
-	}, "amd64")
-	want := []string{
-		"HOME=/home/u", "GOCACHE=/cache",
-		"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOARM64=v8.0", "GOFLAGS=", "GOEXPERIMENT=",
+		"GOEXPERIMENT=arenas", "GOOS=darwin", "GOCACHE=/cache", "GOTOOLCHAIN=auto",
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("BuildEnv = %q;\nwant %q", got, want)
+	pinned := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOARM64=v8.0", "GOFLAGS=", "GOEXPERIMENT="}
+	for _, tc := range []struct {
+		toolchain string
+		want      []string
+	}{
+		{"", slices.Concat([]string{"HOME=/home/u", "GOCACHE=/cache", "GOTOOLCHAIN=auto"}, pinned)},
+		{"go1.26.8", slices.Concat([]string{"HOME=/home/u", "GOCACHE=/cache"}, pinned, []string{"GOTOOLCHAIN=go1.26.8"})},
+	} {
+		if got := release.BuildEnv(environ, "amd64", tc.toolchain); !slices.Equal(got, tc.want) {
+			t.Errorf("BuildEnv(toolchain %q) = %q;\nwant %q", tc.toolchain, got, tc.want)
+		}
+	}
+}
+
+func TestToolchain(t *testing.T) {
+	for _, tc := range []struct {
+		gomod, want, wantErr string
+	}{
+		{"module m\n\ngo 1.26.0\n\ntoolchain go1.26.8\n", "go1.26.8", ""},
+		{"module m\n\ngo 1.26.0\n", "", ""},
+		{"module m\ntoolchain default\n", "", `toolchain "default" is not a Go release name`},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(tc.gomod), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := release.Toolchain(dir)
+		if got != tc.want || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("Toolchain(%q) = %q, %v; want %q, %q", tc.gomod, got, err, tc.want, tc.wantErr)
+		}
+	}
+	// This module pins its toolchain: it is an input of the image digest.
+	if got, err := release.Toolchain("../.."); err != nil || !strings.HasPrefix(got, "go1.") {
+		t.Errorf("Toolchain(this module) = %q, %v; want go.mod to pin a toolchain", got, err)
 	}
 }
 
