@@ -200,11 +200,18 @@ type envRule struct {
 	re      *regexp.Regexp // nil for strategy "string"
 }
 
-var reEnvRule = regexp.MustCompile(`\{"pattern":("(?:[^"\\]|\\.)*"),"required":(?:true|false),"strategy":"(string|re2)"\}`)
+// Env rules as az confcom writes them (compact JSON) and as hcsshim's
+// marshaller writes them (`aks policy`: a raw-string pattern).
+var (
+	reEnvRule        = regexp.MustCompile(`\{"pattern":("(?:[^"\\]|\\.)*"),"required":(?:true|false),"strategy":"(string|re2)"\}`)
+	reEnvRuleHCSShim = regexp.MustCompile("\\{\"pattern\": (`[^`]*`), \"strategy\": \"(string|re2)\", \"required\": (?:true|false)\\}")
+)
 
 func parseEnvRules(rego string) []envRule {
 	var rules []envRule
-	for _, m := range reEnvRule.FindAllStringSubmatch(rego, -1) {
+	matches := reEnvRule.FindAllStringSubmatch(rego, -1)
+	matches = append(matches, reEnvRuleHCSShim.FindAllStringSubmatch(rego, -1)...)
+	for _, m := range matches {
 		p, err := strconv.Unquote(m[1])
 		if err != nil {
 			continue

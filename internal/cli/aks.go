@@ -39,7 +39,7 @@ func newAKSCommand(s streams) *cobra.Command {
 func newAKSCommandEnv(s streams, env aksEnv) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "aks",
-		Short: "Deploy on AKS virtual nodes: preflight, plan, render, health",
+		Short: "Deploy on AKS virtual nodes: preflight, policy, plan, render, health",
 		Long: `The aks commands turn the AKS integration guide into validated, repeatable steps.
 
 Every variable of the guide (RESOURCE_GROUP, LOCATION, VNET_NAME, ...) is read
@@ -48,6 +48,7 @@ from the environment, and a flag of the same name in lowercase with dashes
 'plan' and 'render' refuse inputs that fail it.`,
 		Example: `  export RESOURCE_GROUP=my-vn-aks LOCATION=eastus VNET_NAME=my-vnet ...
   uid2-operator aks preflight
+  uid2-operator aks policy --image oci:out/image -o cce-policy.base64
   uid2-operator aks plan -o provision.sh && bash provision.sh
   uid2-operator aks render -f operator.yaml -o operator.rendered.yaml
   uid2-operator aks health` + "\n" + aksExitCodes,
@@ -78,6 +79,7 @@ from the environment, and a flag of the same name in lowercase with dashes
 		newAKSPreflightCommand(s, load),
 		newAKSPlanCommand(s, load),
 		newAKSRenderCommand(s, load),
+		newAKSPolicyCommand(s, load),
 		newAKSHealthCommand(s, load, env),
 	)
 	return cmd

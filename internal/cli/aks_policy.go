@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	aksmanifest "github.com/uid2-private-operator/uid2-operator/deploy/aks"
+	"github.com/uid2-private-operator/uid2-operator/internal/aks"
+	"github.com/uid2-private-operator/uid2-operator/internal/ccepolicy"
+)
+
+// policyRequest is what `aks policy` and the step 0 of `aks plan` need to
+// compute a CCE policy.
+type policyRequest struct {
+	manifestPath string // "" means the manifest built into the binary
+	image        string // operator image: oci:DIR or a registry reference
+	sidecarImage string // "" means the SKR reference in the manifest
+	debug        bool
+}
+
+// debugPolicyWarning is printed whenever a debug policy is generated.
+const debugPolicyWarning = "warning: --debug-policy: CORE_BASE_URL, OPTOUT_BASE_URL, DEBUG_MODE and SKIP_VALIDATIONS " +
+	"may be set; this policy has a DIFFERENT enclave id from the production one. Register it only for a test environment."
+
+// buildPolicy decodes the manifest, reads both images and returns the
+// policy. Progress lines (one per layer) go to s.err.
+func buildPolicy(ctx context.Context, s streams, req policyRequest) (*ccepolicy.Policy, error) {
+	if req.image == "" {
+		return nil, usageError{fmt.Errorf("policy: --image (or IMAGE) must name the operator image: oci:DIR (an OCI layout from uid2-release) or a registry reference")}
+	}
+	manifest := aksmanifest.Operator
+	if req.manifestPath != "" {
+		b, err := os.ReadFile(req.manifestPath)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		manifest = b
+	}
+	objs, err := aks.DecodeManifest(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	pod, err := aks.PolicyPod(objs)
+	if err != nil {
+		return nil, err
+	}
+	sources := map[string]string{}
+	var haveOperator bool
+	for _, c := range pod.Containers {
+		switch c.Name {
+		case aks.OperatorContainer:
+			sources[c.Image], haveOperator = req.image, true
+		case aks.SKRContainer:
+			if req.sidecarImage != "" {
+				sources[c.Image] = req.sidecarImage
+			}
+		}
+	}
+	if !haveOperator {
+		return nil, fmt.Errorf("policy: the manifest has no container named %s", aks.OperatorContainer)
+	}
+	if req.debug {
+		fmt.Fprintln(s.err, debugPolicyWarning)
+	}
+	ctx, cancel := context.WithTimeout(ctx, ccepolicy.DefaultPullTimeout)
+	defer cancel()
+	p, err := ccepolicy.Build(ctx, ccepolicy.Loader{}, pod, sources, ccepolicy.Options{Debug: req.debug},
+		func(line string) { fmt.Fprintln(s.err, line) })
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return p, nil
+}
+
+func newAKSPolicyCommand(s streams, load func(*cobra.Command) aks.Vars) *cobra.Command {
+	var req policyRequest
+	var out string
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Compute the CCE policy of a manifest and print its enclave id",
+		Long: `policy computes the confidential-container (CCE) policy of the operator pod
+without Docker or az confcom: for every layer of the operator image and of
+the SKR sidecar image it computes the dm-verity root hash the confidential
+guest checks, and it writes the policy with hcsshim's marshalling: the
+containers' commands, env rules, mounts, user and capabilities, the pause
+container, the aci-cc-infra-fragment import and the allow_* flags.
+
+Only VAULT_NAME, OPERATOR_KEY_SECRET_NAME and DEPLOYMENT_ENVIRONMENT may take
+any value; every other env var is pinned. CORE_BASE_URL, OPTOUT_BASE_URL,
+DEBUG_MODE and SKIP_VALIDATIONS are allowed only with --debug-policy, which
+gives a different enclave id.
+
+The enclave id (SHA-256 of the policy text, the x-ms-sevsnpvm-hostdata of the
+attestation) is the last line on stdout: register it with UID2 before pods
+with this policy start. 'aks render --cce-policy-file FILE' takes the output
+file as it is. Registry credentials come from the Docker config
+('az acr login', 'docker login').`,
+		Example: `  go run ./cmd/uid2-release image --oci-layout out/image
+  uid2-operator aks policy --image oci:out/image --output cce-policy.base64
+  uid2-operator aks policy -f operator.yaml --image myacr.azurecr.io/uid2-operator:1.0 -o cce-policy.base64
+  uid2-operator aks policy --image oci:out/image --debug-policy -o cce-policy.debug.base64` + "\n" + aksExitCodes,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.image == "" {
+				req.image = load(cmd).Image
+			}
+			p, err := buildPolicy(cmd.Context(), s, req)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				fmt.Fprintln(s.out, p.Base64())
+			} else {
+				if err := writeOutput(out, []byte(p.Base64()+"\n"), 0o644); err != nil {
+					return fmt.Errorf("policy: %w", err)
+				}
+				fmt.Fprintf(s.out, "wrote %s\n", out)
+			}
+			fmt.Fprintln(s.out, p.EnclaveID())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&req.manifestPath, "file", "f", "", "operator.yaml to measure (default: the manifest built into this binary)")
+	f.StringVar(&req.image, "image", "", "operator image: oci:DIR (OCI layout) or a registry reference (default: IMAGE)")
+	f.StringVar(&req.sidecarImage, "sidecar-image", "", "SKR sidecar image: oci:DIR or a registry reference (default: the manifest's skr image)")
+	f.BoolVar(&req.debug, "debug-policy", false, "allow CORE_BASE_URL, OPTOUT_BASE_URL, DEBUG_MODE and SKIP_VALIDATIONS (a different enclave id; test environments only)")
+	f.StringVarP(&out, "output", "o", "", "write the base64 policy to this file (default: stdout, before the enclave id)")
+	return cmd
+}
