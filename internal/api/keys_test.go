@@ -79,7 +79,11 @@ func TestKeyResponsesGolden(t *testing.T) {
 		{"sharing as SHARER only", cr.Sharer, "/v2/key/sharing",
 			`{"caller_site_id":1005,"master_keyset_id":9999999,"default_keyset_id":1005,"token_expiry_seconds":"2592000",` +
 				`"max_sharing_lifetime_seconds":2592010,"identity_scope":"UID2","allow_clock_skew_seconds":1800,"keys":` +
-				keys(t, f, "1:keyset_id\":9999999", "8:keyset_id\":1005") + siteData(site1005) + `}`},
+				keys(t, f, "1:keyset_id\":9999999", "4", "8:keyset_id\":1005") + siteData(site1001, site1005) + `}`},
+		{"sharing as SHARER with an empty allow list, listed nowhere", cr.NonSharing, "/v2/key/sharing",
+			`{"caller_site_id":1007,"master_keyset_id":9999999,"default_keyset_id":1007,"token_expiry_seconds":"2592000",` +
+				`"max_sharing_lifetime_seconds":2592010,"identity_scope":"UID2","allow_clock_skew_seconds":1800,"keys":` +
+				keys(t, f, "1:keyset_id\":9999999", "10:keyset_id\":1007") + siteData(`{"id":1007,"domain_names":["nonsharing.example"]}`) + `}`},
 		{"sharing as ID_READER", cr.IDReader, "/v2/key/sharing",
 			`{"caller_site_id":1004,"master_keyset_id":9999999,"default_keyset_id":1004,"token_expiry_seconds":"2592000",` +
 				`"identity_scope":"UID2","allow_clock_skew_seconds":1800,"keys":` +

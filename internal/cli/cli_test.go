@@ -35,7 +35,7 @@ func TestLocalCredentialsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	for _, name := range []string{"all", "generator", "mapper", "id_reader", "sharer", "optout"} {
+	for _, name := range []string{"all", "generator", "mapper", "id_reader", "sharer", "optout", "non_sharing"} {
 		c := got[name]
 		if c["api_key"] == "" || c["secret"] == "" || c["site_id"] == nil || len(c) != 3 {
 			t.Errorf("%s = %v; want exactly api_key, secret, site_id", name, c)
@@ -44,8 +44,8 @@ func TestLocalCredentialsJSON(t *testing.T) {
 	if c := got["cstg"]; c["subscription_id"] == "" || !strings.HasPrefix(c["server_public_key"].(string), "UID2-X-L-") || c["origin"] == "" || len(c) != 3 {
 		t.Errorf("cstg = %v", c)
 	}
-	if len(got) != 7 {
-		t.Errorf("top-level keys = %d; want 7", len(got))
+	if len(got) != 8 {
+		t.Errorf("top-level keys = %d; want 8", len(got))
 	}
 }
 

@@ -134,6 +134,13 @@ func runCore(ctx context.Context, s streams, f coreFlags) error {
 	if err != nil {
 		return err
 	}
+	// The dataset's opt-outs (the e2e suite's mock opt-out) become Opt-Out's
+	// latest partition, as local mode loads them.
+	if recs, err := localdata.OptOuts(dataset); err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	} else if len(recs) > 0 {
+		srv.AddPartition(time.Now().Add(-time.Minute), recs...)
+	}
 	ln, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {
 		return fmt.Errorf("--http-addr: %w", err)
@@ -176,12 +183,12 @@ func printCoreCredentials(s streams, f coreFlags, dataset fs.FS, addr string) er
 		if err := json.Unmarshal(b, &c); err != nil {
 			return fmt.Errorf("%s: %w", localdata.CredentialsFile, err)
 		}
-		fmt.Fprintf(w, "  %-10s %-8s %-62s %s\n", "client", "site_id", "api_key", "secret")
+		fmt.Fprintf(w, "  %-11s %-8s %-62s %s\n", "client", "site_id", "api_key", "secret")
 		for _, row := range []struct {
 			name string
 			c    localdata.Credential
-		}{{"all", c.All}, {"generator", c.Generator}, {"mapper", c.Mapper}, {"id_reader", c.IDReader}, {"sharer", c.Sharer}, {"optout", c.Optout}} {
-			fmt.Fprintf(w, "  %-10s %-8d %-62s %s\n", row.name, row.c.SiteID, row.c.APIKey, row.c.Secret)
+		}{{"all", c.All}, {"generator", c.Generator}, {"mapper", c.Mapper}, {"id_reader", c.IDReader}, {"sharer", c.Sharer}, {"optout", c.Optout}, {"non_sharing", c.NonSharing}} {
+			fmt.Fprintf(w, "  %-11s %-8d %-62s %s\n", row.name, row.c.SiteID, row.c.APIKey, row.c.Secret)
 		}
 	}
 	fmt.Fprintf(w, "Run an operator against it:\n  UID2_OPERATOR_KEY='%s' uid2-operator serve --core-url %s\n", f.key(), baseURL(addr))

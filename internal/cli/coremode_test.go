@@ -79,6 +79,12 @@ func TestCoreAndOperatorTogether(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, `"status": "success"`) {
 		t.Fatalf("generate via core mode: exit %d: %s %s", code, stdout, stderr)
 	}
+	// The dataset's mock opt-out reaches the operator as an Opt-Out partition.
+	code, stdout, stderr = run(t, "", "request", "--base-url", base, "--api-key", demo.Generator.APIKey,
+		"--secret", demo.Generator.Secret, "/v2/token/generate", `{"email":"`+localdata.MockOptOutEmails[0]+`"}`)
+	if code != 0 || !strings.Contains(stdout, `"status": "optout"`) {
+		t.Fatalf("generate the mock opt-out via core mode: exit %d: %s %s", code, stdout, stderr)
+	}
 	resp, err := http.Get("http://" + mAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -22,14 +22,21 @@ func newLocalCommand(s streams) *cobra.Command {
 }
 
 func newLocalCredentialsCommand(s streams) *cobra.Command {
-	var asJSON bool
+	var asJSON, e2eEnv bool
 	cmd := &cobra.Command{
 		Use:   "credentials",
 		Short: "Print the demo API keys, secrets and CSTG keys of the embedded dataset",
 		Example: `  uid2-operator local credentials
-  uid2-operator local credentials --json | jq -r .all.api_key`,
+  uid2-operator local credentials --json | jq -r .all.api_key
+  uid2-operator local credentials --e2e-env > e2e.env   # for uid2-e2e: docker run --env-file e2e.env …`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if asJSON && e2eEnv {
+				return usageError{fmt.Errorf("--json and --e2e-env exclude each other")}
+			}
+			if e2eEnv {
+				return printE2EEnv(s)
+			}
 			if asJSON {
 				c, err := localdata.ReadCredentials()
 				if err != nil {
@@ -44,7 +51,44 @@ func newLocalCredentialsCommand(s streams) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().BoolVar(&e2eEnv, "e2e-env", false, "print NAME=value lines of the variables IABTechLab/uid2-e2e reads for its operator tests in local mode")
 	return cmd
+}
+
+// e2eInvalidOrigin is an origin that no demo site lists, for uid2-e2e's
+// CSTG invalid-origin test.
+const e2eInvalidOrigin = "https://invalid-origin.example"
+
+// printE2EEnv prints the variables uid2-e2e's operator tests read in local
+// mode (its common.Const.Config.Operator names), filled from the embedded
+// dataset: "all" is the CLIENT, "sharer" the sharing recipient and
+// "non_sharing" the non-sharing recipient. The lines suit docker --env-file
+// and `set -a; . FILE`. E2E_ENV is left to the caller: local-private
+// expects this operator on localhost:8180, local-public on localhost:8888
+// with a Core on localhost:8088.
+func printE2EEnv(s streams) error {
+	c, err := localdata.ReadCredentials()
+	if err != nil {
+		return err
+	}
+	for _, v := range [][2]string{
+		{"E2E_IDENTITY_SCOPE", "UID2"},
+		{"E2E_PHONE_SUPPORT", "true"},
+		{"UID2_OPERATOR_E2E_CLIENT_SITE_ID", fmt.Sprint(c.All.SiteID)},
+		{"UID2_OPERATOR_E2E_CLIENT_API_KEY", c.All.APIKey},
+		{"UID2_OPERATOR_E2E_CLIENT_API_SECRET", c.All.Secret},
+		{"UID2_OPERATOR_E2E_CLIENT_API_KEY_SHARING_RECIPIENT", c.Sharer.APIKey},
+		{"UID2_OPERATOR_E2E_CLIENT_API_SECRET_SHARING_RECIPIENT", c.Sharer.Secret},
+		{"UID2_OPERATOR_E2E_CLIENT_API_KEY_NON_SHARING_RECIPIENT", c.NonSharing.APIKey},
+		{"UID2_OPERATOR_E2E_CLIENT_API_SECRET_NON_SHARING_RECIPIENT", c.NonSharing.Secret},
+		{"UID2_OPERATOR_E2E_CSTG_SUBSCRIPTION_ID", c.CSTG.SubscriptionID},
+		{"UID2_OPERATOR_E2E_CSTG_SERVER_PUBLIC_KEY", c.CSTG.ServerPublicKey},
+		{"UID2_OPERATOR_E2E_CSTG_ORIGIN", c.CSTG.Origin},
+		{"UID2_OPERATOR_E2E_CSTG_INVALID_ORIGIN", e2eInvalidOrigin},
+	} {
+		fmt.Fprintf(s.out, "%s=%s\n", v[0], v[1])
+	}
+	return nil
 }
 
 func newLocalGenerateCommand(s streams) *cobra.Command {
@@ -85,12 +129,12 @@ func printLocalCredentials(s streams, httpAddr string) error {
 	}
 	w := s.out
 	fmt.Fprintln(w, "Local mode: demo credentials of the embedded dataset (public; never use them in production)")
-	fmt.Fprintf(w, "  %-10s %-8s %-62s %s\n", "client", "site_id", "api_key", "secret")
+	fmt.Fprintf(w, "  %-11s %-8s %-62s %s\n", "client", "site_id", "api_key", "secret")
 	for _, row := range []struct {
 		name string
 		c    localdata.Credential
-	}{{"all", c.All}, {"generator", c.Generator}, {"mapper", c.Mapper}, {"id_reader", c.IDReader}, {"sharer", c.Sharer}, {"optout", c.Optout}} {
-		fmt.Fprintf(w, "  %-10s %-8d %-62s %s\n", row.name, row.c.SiteID, row.c.APIKey, row.c.Secret)
+	}{{"all", c.All}, {"generator", c.Generator}, {"mapper", c.Mapper}, {"id_reader", c.IDReader}, {"sharer", c.Sharer}, {"optout", c.Optout}, {"non_sharing", c.NonSharing}} {
+		fmt.Fprintf(w, "  %-11s %-8d %-62s %s\n", row.name, row.c.SiteID, row.c.APIKey, row.c.Secret)
 	}
 	fmt.Fprintf(w, "  cstg: subscription_id %s origin %s\n        server_public_key %s\n", c.CSTG.SubscriptionID, c.CSTG.Origin, c.CSTG.ServerPublicKey)
 	if httpAddr != "" {

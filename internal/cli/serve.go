@@ -241,8 +241,13 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	}
 
 	st := store.New(nil)
-	if err := loadLocal(ctx, cfg, st, time.Now()); err != nil {
+	dataset, err := loadLocal(ctx, cfg, st, time.Now())
+	if err != nil {
 		return err
+	}
+	mockOptOuts, err := localdata.OptOuts(dataset)
+	if err != nil {
+		return fmt.Errorf("local dataset: %w", err)
 	}
 	if cfg.DatasetDir == "" && f.printCreds {
 		if err := printLocalCredentials(s, cfg.HTTPAddr); err != nil {
@@ -254,10 +259,10 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	if cfg.IdentityScope == "euid" {
 		scope = identity.ScopeEUID
 	}
-	// Local mode has no Opt-Out service: the synced index is empty and
-	// logouts apply locally at once.
+	// Local mode has no Opt-Out service: the index holds the dataset's
+	// opt-out partition, and logouts apply locally at once.
 	optouts := optout.NewStore()
-	optouts.Replace(optout.NewIndex(nil))
+	optouts.Replace(optout.NewIndex(mockOptOuts))
 	reg := newRegistry()
 	// Local mode has no store loops: the one component is the HTTP server.
 	components := metrics.ComponentHealth.NewGaugeVec()
@@ -292,28 +297,29 @@ func apiOptions(cfg config.Config, scope identity.Scope, st *store.Store, optout
 	}
 }
 
-// loadLocal loads the local dataset into st and applies the reference's
-// local-mode start-up checks: an active master key and unexpired salts.
-func loadLocal(ctx context.Context, cfg config.Config, st *store.Store, now time.Time) error {
+// loadLocal loads the local dataset into st, applies the reference's
+// local-mode start-up checks (an active master key, unexpired salts) and
+// returns the dataset for the files that are not stores.
+func loadLocal(ctx context.Context, cfg config.Config, st *store.Store, now time.Time) (fs.FS, error) {
 	var fsys fs.FS
 	var err error
 	if cfg.DatasetDir != "" {
 		fsys = os.DirFS(cfg.DatasetDir)
 	} else if fsys, err = localdata.Open(now); err != nil {
-		return fmt.Errorf("embedded dataset: %w", err)
+		return nil, fmt.Errorf("embedded dataset: %w", err)
 	}
 	loader := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: localPaths(cfg)}
 	if err := loader.LoadAll(ctx); err != nil {
-		return fmt.Errorf("local dataset: %w", err)
+		return nil, fmt.Errorf("local dataset: %w", err)
 	}
 	snap := st.Load()
 	if _, err := snap.Keyring.MasterKey(now.Unix()); err != nil {
-		return fmt.Errorf("local dataset: no active master key")
+		return nil, fmt.Errorf("local dataset: no active master key")
 	}
 	if sn := snap.Salts.At(now.UnixMilli()); sn.Expires < now.UnixMilli() {
-		return fmt.Errorf("local dataset: the current salt file expired at %s", time.UnixMilli(sn.Expires).UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("local dataset: the current salt file expired at %s", time.UnixMilli(sn.Expires).UTC().Format(time.RFC3339))
 	}
-	return nil
+	return fsys, nil
 }
 
 // localPaths returns the dataset paths of each store; config keys override

@@ -4,7 +4,9 @@
 // reproducible generator that made it.
 //
 // The dataset is generated from a fixed seed, so `uid2-operator local generate`
-// rewrites byte-identical files. Salt timestamps are re-based to the current
+// rewrites byte-identical files. Besides the stores it holds an opt-out
+// partition with the identities the official e2e suite (IABTechLab/uid2-e2e)
+// expects to be opted out in local mode. Salt timestamps are re-based to the current
 // date when the dataset is opened (Open), so some buckets have always rotated
 // within the last 90 days and the demo keeps working for years.
 package localdata
@@ -16,11 +18,18 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 )
 
 // Generated is the fixed "generated" instant of the dataset. Open shifts salt
@@ -32,7 +41,10 @@ const (
 	// SaltBuckets is the local salt file size; production uses 1,048,576.
 	SaltBuckets = 4096
 	seed        = "uid2-operator local dataset v1" // changing it changes every credential
-	dayMs       = int64(24 * time.Hour / time.Millisecond)
+	// addedSeed drives the values of clients added after the first dataset,
+	// so that every value of v1 (quoted in the README) stays the same.
+	addedSeed = "uid2-operator local dataset v2 additions"
+	dayMs     = int64(24 * time.Hour / time.Millisecond)
 )
 
 // File paths inside the dataset; metadata locations are relative to the root.
@@ -45,8 +57,16 @@ const (
 	KeypairsMetadata = "client_side_keypairs/metadata.json"
 	RuntimeConfig    = "runtime_config/metadata.json"
 	CredentialsFile  = "credentials.json"
-	saltsFile        = "salts/salts.txt"
+	// OptOutPartition holds 72-byte opt-out records sorted by first-level
+	// hash: the format of Opt-Out's partition files (core-and-optout.md §3.3).
+	OptOutPartition = "optout/partition.dat"
+	saltsFile       = "salts/salts.txt"
 )
+
+// MockOptOutEmails are opted out in the dataset: uid2-e2e's local-only test
+// expects /v2/token/generate to answer optout for them
+// (OperatorLocalOnlyTest, "optout local mock email").
+var MockOptOutEmails = []string{"local-mock-optout@example.com"}
 
 // Credential is one demo API client.
 type Credential struct {
@@ -65,29 +85,41 @@ type CSTGCredential struct {
 // Credentials are the dataset's demo credentials, printed by
 // `uid2-operator local credentials`.
 type Credentials struct {
-	All       Credential     `json:"all"`
-	Generator Credential     `json:"generator"`
-	Mapper    Credential     `json:"mapper"`
-	IDReader  Credential     `json:"id_reader"`
-	Sharer    Credential     `json:"sharer"`
-	Optout    Credential     `json:"optout"`
-	CSTG      CSTGCredential `json:"cstg"`
+	All       Credential `json:"all"`
+	Generator Credential `json:"generator"`
+	Mapper    Credential `json:"mapper"`
+	IDReader  Credential `json:"id_reader"`
+	Sharer    Credential `json:"sharer"`
+	Optout    Credential `json:"optout"`
+	// NonSharing is a sharer that shares with nobody and that no other
+	// site shares with: uid2-e2e's "non-sharing recipient".
+	NonSharing Credential     `json:"non_sharing"`
+	CSTG       CSTGCredential `json:"cstg"`
 }
 
-// demo sites and the client of each; "all" holds every public-API role but OPTOUT.
+// demo sites and the client of each. "all" holds every public-API role; its
+// keyset lets the id_reader and sharer sites decrypt, so it can act as
+// uid2-e2e's CLIENT with "sharer" as its sharing recipient and "non_sharing"
+// (SHARER only, empty allow list) as the non-sharing recipient. allowed is
+// the keyset's allowed_sites: nil is null (own site, and ID_READER callers),
+// an empty list allows no other site. added clients draw their random values
+// from addedSeed.
 var demoClients = []struct {
-	name   string
-	site   int32
-	roles  []string
-	domain []string
-	apps   []string
+	name    string
+	site    int32
+	roles   []string
+	domain  []string
+	apps    []string
+	allowed []int32
+	added   bool
 }{
-	{"all", 1001, []string{"GENERATOR", "MAPPER", "ID_READER", "SHARER"}, []string{"localhost", "demo.example"}, []string{"com.example.demo"}},
-	{"generator", 1002, []string{"GENERATOR"}, []string{"localhost", "publisher.example"}, nil},
-	{"mapper", 1003, []string{"MAPPER"}, []string{"advertiser.example"}, nil},
-	{"id_reader", 1004, []string{"ID_READER"}, []string{"dsp.example"}, nil},
-	{"sharer", 1005, []string{"SHARER"}, []string{"sharer.example"}, nil},
-	{"optout", 1006, []string{"OPTOUT"}, nil, nil},
+	{"all", 1001, []string{"GENERATOR", "MAPPER", "ID_READER", "SHARER", "OPTOUT"}, []string{"localhost", "demo.example"}, []string{"com.example.demo"}, []int32{1004, 1005}, false},
+	{"generator", 1002, []string{"GENERATOR"}, []string{"localhost", "publisher.example"}, nil, nil, false},
+	{"mapper", 1003, []string{"MAPPER"}, []string{"advertiser.example"}, nil, nil, false},
+	{"id_reader", 1004, []string{"ID_READER"}, []string{"dsp.example"}, nil, nil, false},
+	{"sharer", 1005, []string{"SHARER"}, []string{"sharer.example"}, nil, []int32{1001}, false},
+	{"optout", 1006, []string{"OPTOUT"}, nil, nil, nil, false},
+	{"non_sharing", 1007, []string{"SHARER"}, []string{"nonsharing.example"}, nil, []int32{}, true},
 }
 
 // Generate builds the dataset from the fixed seed. The result is identical on
@@ -95,14 +127,26 @@ var demoClients = []struct {
 func Generate() (map[string][]byte, error) {
 	var s [32]byte
 	copy(s[:], seed)
-	rng := rand.New(rand.NewChaCha8(s))
-	g := generator{rng: rng, files: map[string][]byte{}}
+	var a [32]byte
+	copy(a[:], addedSeed)
+	g := generator{rng: rand.New(rand.NewChaCha8(s)), added: rand.New(rand.NewChaCha8(a)), files: map[string][]byte{}}
 	return g.run()
 }
 
 type generator struct {
-	rng   *rand.Rand
+	rng   *rand.Rand // the stream every helper draws from
+	added *rand.Rand // the stream of values added after v1
 	files map[string][]byte
+}
+
+// use makes the helpers draw from the added stream when added is true, until
+// restore is called.
+func (g *generator) use(added bool) (restore func()) {
+	if !added {
+		return func() {}
+	}
+	g.rng, g.added = g.added, g.rng
+	return func() { g.rng, g.added = g.added, g.rng }
 }
 
 func (g *generator) bytes(n int) []byte {
@@ -151,6 +195,7 @@ func (g *generator) run() (map[string][]byte, error) {
 	credByName := map[string]*Credential{
 		"all": &creds.All, "generator": &creds.Generator, "mapper": &creds.Mapper,
 		"id_reader": &creds.IDReader, "sharer": &creds.Sharer, "optout": &creds.Optout,
+		"non_sharing": &creds.NonSharing,
 	}
 
 	// Clients: formatted keys (§1.3) stored as salted SHA-512 hashes. The plain
@@ -158,6 +203,7 @@ func (g *generator) run() (map[string][]byte, error) {
 	var clients []map[string]any
 	var sites []map[string]any
 	for _, c := range demoClients {
+		restore := g.use(c.added)
 		rnd := g.b64(33)
 		key := fmt.Sprintf("UID2-C-L-%d-%s.%s", c.site, rnd[:6], rnd[6:])
 		salt := g.bytes(32)
@@ -184,23 +230,20 @@ func (g *generator) run() (map[string][]byte, error) {
 			"domain_names": nonNil(c.domain), "app_names": nonNil(c.apps), "visible": true, "created": gen - 30*86400,
 		}
 		sites = append(sites, site)
+		restore()
 	}
 
 	// Keysets: master, refresh, fallback publisher and one default keyset per
-	// demo site. Publisher keysets are readable by every DSP (allowed_sites
-	// null); the sharer shares only with the "all" site.
+	// demo site with the site's allow list (demoClients).
 	type keyset struct {
 		id, site int32
 		name     string
 		allowed  []int32
+		added    bool
 	}
-	keysets := []keyset{{-1, -1, "Master", nil}, {-2, -2, "Refresh", nil}, {2, 2, "Fallback publisher", nil}}
+	keysets := []keyset{{-1, -1, "Master", nil, false}, {-2, -2, "Refresh", nil, false}, {2, 2, "Fallback publisher", nil, false}}
 	for _, c := range demoClients {
-		var allowed []int32
-		if c.name == "sharer" {
-			allowed = []int32{1001}
-		}
-		keysets = append(keysets, keyset{c.site, c.site, "Demo " + c.name, allowed})
+		keysets = append(keysets, keyset{c.site, c.site, "Demo " + c.name, c.allowed, c.added})
 	}
 	var ksJSON, keyJSON []map[string]any
 	activates := gen - 30*86400
@@ -214,10 +257,12 @@ func (g *generator) run() (map[string][]byte, error) {
 			"keyset_id": ks.id, "site_id": ks.site, "name": ks.name, "allowed_sites": allowed,
 			"created": activates, "enabled": true, "default": true,
 		})
+		restore := g.use(ks.added)
 		keyJSON = append(keyJSON, map[string]any{
 			"id": int32(i + 1), "keyset_id": ks.id, "created": activates, "activates": activates,
 			"expires": expires, "secret": g.b64(32),
 		})
+		restore()
 	}
 
 	// One CSTG keypair for the generator's site.
@@ -244,6 +289,9 @@ func (g *generator) run() (map[string][]byte, error) {
 	creds.CSTG = CSTGCredential{SubscriptionID: sub, ServerPublicKey: pub, Origin: "http://localhost"}
 
 	if err := g.saltFiles(); err != nil {
+		return nil, err
+	}
+	if err := g.mockOptOuts(); err != nil {
 		return nil, err
 	}
 	steps := []struct {
@@ -279,6 +327,67 @@ func (g *generator) run() (map[string][]byte, error) {
 		}
 	}
 	return g.files, nil
+}
+
+// mockOptOuts writes the opt-out partition of MockOptOutEmails, opted out at
+// Generated, with the v2 or v4 raw UID their salt bucket gives (identity
+// scope UID2, environment test).
+func (g *generator) mockOptOuts() error {
+	var md struct {
+		FirstLevel string `json:"first_level"`
+	}
+	if err := json.Unmarshal(g.files[SaltsMetadata], &md); err != nil {
+		return err
+	}
+	buckets := strings.Split(string(g.files[saltsFile]), "\n")
+	var recs []optout.Record
+	for _, email := range MockOptOutEmails {
+		h, ok := identity.EmailHash(email)
+		if !ok {
+			return fmt.Errorf("mock opt-out %q is not an email", email)
+		}
+		flh := identity.FirstLevelHash(h, md.FirstLevel)
+		cols := strings.Split(buckets[identity.BucketIndex(&flh, SaltBuckets)], ",")
+		var uid identity.RawUID
+		if cols[2] != "" {
+			uid = identity.RawUIDv2(&flh, cols[2])
+		} else {
+			keyID, err := strconv.Atoi(cols[5])
+			if err != nil {
+				return err
+			}
+			if uid, err = identity.RawUIDv4(&flh, int32(keyID), cols[6], cols[7], identity.ScopeUID2, identity.TypeEmail, identity.EnvTest); err != nil {
+				return err
+			}
+		}
+		r := optout.Record{FLH: flh, Timestamp: Generated.Unix()}
+		r.AdIDLen = uint8(copy(r.AdvertisingID[:], uid.Bytes()))
+		recs = append(recs, r)
+	}
+	slices.SortFunc(recs, func(a, b optout.Record) int { return bytes.Compare(a.FLH[:], b.FLH[:]) })
+	var out []byte
+	for i := range recs {
+		out = optout.AppendRecord(out, &recs[i])
+	}
+	g.files[OptOutPartition] = out
+	return nil
+}
+
+// OptOuts returns the records of the dataset's opt-out partition, or none
+// when fsys has no such file (a dataset directory written before it existed).
+func OptOuts(fsys fs.FS) ([]optout.Record, error) {
+	b, err := fs.ReadFile(fsys, OptOutPartition)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	recs, err := optout.ParseFile(nil, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", OptOutPartition, err)
+	}
+	return recs, nil
 }
 
 // p256Scalar draws a valid P-256 private scalar (non-zero, below the order;

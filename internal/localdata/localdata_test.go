@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 	"github.com/uid2-private-operator/uid2-operator/internal/salts"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -73,12 +75,13 @@ func TestDatasetLoadsAndHasEveryRole(t *testing.T) {
 		cred  localdata.Credential
 		roles store.Role
 	}{
-		{"all", creds.All, store.RoleGenerator | store.RoleMapper | store.RoleIDReader | store.RoleSharer},
+		{"all", creds.All, store.RoleGenerator | store.RoleMapper | store.RoleIDReader | store.RoleSharer | store.RoleOptout},
 		{"generator", creds.Generator, store.RoleGenerator},
 		{"mapper", creds.Mapper, store.RoleMapper},
 		{"id_reader", creds.IDReader, store.RoleIDReader},
 		{"sharer", creds.Sharer, store.RoleSharer},
 		{"optout", creds.Optout, store.RoleOptout},
+		{"non_sharing", creds.NonSharing, store.RoleSharer},
 	} {
 		c := snap.Clients.ByKey(tc.cred.APIKey)
 		if c == nil || c.Roles != tc.roles || c.SiteID != tc.cred.SiteID {
@@ -149,5 +152,26 @@ func TestRebaseShiftsWholeDays(t *testing.T) {
 	b, _ := fs.ReadFile(same, "salts/salts.txt")
 	if !bytes.Equal(b, orig) {
 		t.Error("rebase moved timestamps backwards")
+	}
+}
+
+// TestMockOptOuts: the partition holds the e2e suite's mock opt-out under
+// its first-level hash with the dataset's salt.
+func TestMockOptOuts(t *testing.T) {
+	recs, err := localdata.OptOuts(localdata.Embedded())
+	if err != nil || len(recs) != len(localdata.MockOptOutEmails) {
+		t.Fatalf("OptOuts = %d records, %v; want %d", len(recs), err, len(localdata.MockOptOutEmails))
+	}
+	md, _ := fs.ReadFile(localdata.Embedded(), localdata.SaltsMetadata)
+	m, err := salts.ParseMetadata(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := identity.EmailHash(localdata.MockOptOutEmails[0])
+	if flh := identity.FirstLevelHash(h, m.FirstLevel); recs[0].FLH != flh || recs[0].Timestamp != localdata.Generated.Unix() || recs[0].AdIDLen == 0 {
+		t.Errorf("record %+v; want the first-level hash of %s opted out at Generated", recs[0], localdata.MockOptOutEmails[0])
+	}
+	if none, err := localdata.OptOuts(fstest.MapFS{}); none != nil || err != nil {
+		t.Errorf("OptOuts of a dataset without the file = %v, %v; want none", none, err)
 	}
 }
