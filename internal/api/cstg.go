@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -316,7 +317,7 @@ func openCSTG(kp *store.ClientSideKeypair, req *cstgRequest) (secret, plaintext 
 	if err != nil {
 		return nil, nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgCSTGBadPublicKey, Err: err}
 	}
-	iv, ok := decodeStdBase64(req.iv)
+	iv, ok := b64.StdString(req.iv)
 	if !ok || len(iv) != aesgcm.NonceSize {
 		return nil, nil, clientError(msgCSTGBadIV)
 	}
@@ -324,7 +325,7 @@ func openCSTG(kp *store.ClientSideKeypair, req *cstgRequest) (secret, plaintext 
 	if err != nil {
 		return nil, nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgCSTGBadPublicKey, Err: err}
 	}
-	ct, ok := decodeStdBase64(req.payload)
+	ct, ok := b64.StdString(req.payload)
 	if !ok {
 		return nil, nil, clientError(msgCSTGDecryptFailed)
 	}
@@ -362,7 +363,7 @@ func appendCSTGAAD(dst []byte, req *cstgRequest) []byte {
 // parseClientPublicKey decodes the client's ephemeral key: standard base64
 // of an X.509 SubjectPublicKeyInfo for EC P-256, with no prefix.
 func parseClientPublicKey(s string) (*ecdh.PublicKey, error) {
-	der, ok := decodeStdBase64(s)
+	der, ok := b64.StdString(s)
 	if !ok {
 		return nil, errors.New("public key: not base64")
 	}
@@ -382,22 +383,6 @@ func parseClientPublicKey(s string) (*ecdh.PublicKey, error) {
 		}
 	}
 	return nil, errors.New("public key: not EC P-256")
-}
-
-// decodeStdBase64 decodes standard base64 as Java's basic decoder does:
-// padding accepted but not required.
-func decodeStdBase64(s string) ([]byte, bool) {
-	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		return nil, false
-	}
-	// Reject over-padding such as "QQ===" the way the padded decoder does.
-	if strings.HasSuffix(s, "=") {
-		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-			return nil, false
-		}
-	}
-	return b, true
 }
 
 // cstgInput is step 9 of §2.12: exactly one of email_hash and phone_hash

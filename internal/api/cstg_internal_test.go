@@ -175,17 +175,6 @@ func TestRegistrableDomain(t *testing.T) {
 	}
 }
 
-func TestDecodeStdBase64(t *testing.T) {
-	for _, tc := range []struct {
-		in string
-		ok bool
-	}{{"QQ==", true}, {"QQ", true}, {"QQ=", false}, {"QQ===", false}, {"Q", false}, {"-_", false}, {"", true}} {
-		if _, ok := decodeStdBase64(tc.in); ok != tc.ok {
-			t.Errorf("decodeStdBase64(%q) ok = %v; want %v", tc.in, ok, tc.ok)
-		}
-	}
-}
-
 func FuzzCSTGRequest(f *testing.F) {
 	iv := base64.StdEncoding.EncodeToString([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
 	valid := `{"payload":"` + k12Payload + `","iv":"` + iv + `","public_key":"` + k12ClientPublic +

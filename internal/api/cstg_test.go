@@ -34,6 +34,7 @@ type cstgCall struct {
 	app       *string
 	timestamp int64
 	body      map[string]any // overrides/extra fields; nil values delete
+	lineBreak string         // insert "\n" after the 4th character of this field
 }
 
 func (c cstgClient) request(t *testing.T, call cstgCall) (body []byte, secret []byte) {
@@ -93,6 +94,10 @@ func (c cstgClient) request(t *testing.T, call cstgCall) (body []byte, secret []
 		} else {
 			m[k] = v
 		}
+	}
+	if f := call.lineBreak; f != "" {
+		v := m[f].(string)
+		m[f] = v[:4] + "\n" + v[4:]
 	}
 	body, _ = json.Marshal(m)
 	return body, secret
@@ -225,6 +230,10 @@ func TestCSTGErrors(t *testing.T) {
 		{"iv not base64", "", cstgCall{plaintext: emailHash, body: map[string]any{"iv": "!!"}}, "", 400, `{"message":"bad iv","status":"client_error"}`},
 		{"wrong timestamp in AAD", "", cstgCall{plaintext: emailHash, body: map[string]any{"timestamp": 1}}, "", 400, `{"message":"payload decryption failed","status":"client_error"}`},
 		{"app name not in AAD", "", cstgCall{plaintext: emailHash, body: map[string]any{"app_name": "x"}}, "", 403, `{"message":"unexpected app name","status":"invalid_app_name"}`},
+		// Java's decoder rejects line breaks; Go's would skip them (issue 10).
+		{"iv with a line break", "", cstgCall{plaintext: emailHash, lineBreak: "iv"}, "", 400, `{"message":"bad iv","status":"client_error"}`},
+		{"payload with a line break", "", cstgCall{plaintext: emailHash, lineBreak: "payload"}, "", 400, `{"message":"payload decryption failed","status":"client_error"}`},
+		{"public key with a line break", "", cstgCall{plaintext: emailHash, lineBreak: "public_key"}, "", 400, `{"message":"bad public key","status":"client_error"}`},
 		{"payload not base64", "", cstgCall{plaintext: emailHash, body: map[string]any{"payload": "!!"}}, "", 400, `{"message":"payload decryption failed","status":"client_error"}`},
 		{"plaintext not JSON", "", cstgCall{plaintext: `email`}, "", 400, `{"message":"encrypted payload contains invalid json","status":"client_error"}`},
 		{"both hashes", "", cstgCall{plaintext: `{"email_hash":"a","phone_hash":"b"}`}, "", 400, `{"message":"please provide exactly one of: email_hash, phone_hash","status":"client_error"}`},

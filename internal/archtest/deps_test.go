@@ -43,7 +43,7 @@ var leafAllowed = map[string][]string{
 	"internal/tcf":      nil,
 	"internal/identity": {"internal/b64"},
 	"internal/envelope": {"internal/identity", "internal/jsonscan", "internal/b64"},
-	"internal/token":    {"internal/identity", "internal/aesgcm"},
+	"internal/token":    {"internal/identity", "internal/aesgcm", "internal/b64"},
 	"internal/salts":    {"internal/hashids"},
 	"internal/optout":   nil,
 	"internal/config":   nil,

@@ -36,6 +36,9 @@ const (
 	// short); with it set, the generate p99 is asserted too (a timing
 	// figure, reliable only on a quiet machine).
 	floodDurationEnv = "UID2_MEMORY_E2E_DURATION"
+	// floodFlagsEnv adds operator flags (space-separated), for measuring,
+	// e.g. "--admission-slots 64 --admission-budget 64GiB" for no admission.
+	floodFlagsEnv = "UID2_MEMORY_E2E_FLAGS"
 )
 
 // TestMemoryUnderMapFlood runs the built binary with --memory-limit 1GiB
@@ -60,8 +63,9 @@ func TestMemoryUnderMapFlood(t *testing.T) {
 	bin := buildOperator(t)
 	addr := freeAddr(t)
 	var stderr lockedBuffer
-	cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text",
-		"--print-credentials=false", "--memory-limit", floodLimit)
+	args := []string{"--http-addr", addr, "--metrics-addr", "", "--log-format", "text",
+		"--print-credentials=false", "--memory-limit", floodLimit}
+	cmd := exec.Command(bin, append(args, strings.Fields(os.Getenv(floodFlagsEnv))...)...)
 	cmd.Env = append(os.Environ(), "GOMEMLIMIT=") // the flag, not the environment, sizes memory
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

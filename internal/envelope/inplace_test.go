@@ -38,6 +38,10 @@ func TestOpenInPlace(t *testing.T) {
 		{"wrong secret", wrong, envelope.ModeBinary},
 		{"truncated", env[:40], envelope.ModeBinary},
 		{"json", []byte(`{"email":"x"}`), envelope.ModeBinary},
+		{"json as text", []byte(` {"email":"x"}`), envelope.ModeText},
+		{"text with a line break", append(bytes.Clone(text[:8]), append([]byte("\n"), text[8:]...)...), envelope.ModeText},
+		{"text, bad character late", append(bytes.Clone(text[:len(text)-8]), "!!!!!!!!"...), envelope.ModeText},
+		{"text, wrong secret", []byte(base64.StdEncoding.EncodeToString(wrong)), envelope.ModeText},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, wantErr := envelope.OpenWith(bytes.Clone(tc.body), tc.mode, aead, now, identity.ScopeUID2)

@@ -17,15 +17,14 @@ package token
 import (
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
 
@@ -172,37 +171,12 @@ func validKinds(s identity.Scope, t identity.Type) bool {
 		(t == identity.TypeEmail || t == identity.TypePhone)
 }
 
-// decodeBase64 decodes s with the padded enc or its raw twin raw. Like Java's
-// Base64 decoders, padding is optional but must be right when present, and
-// line breaks are rejected (Go's decoders would skip them). One allocation
-// holds both a copy of s and the result.
-func decodeBase64(enc, raw *base64.Encoding, s string) ([]byte, bool) {
-	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
-		return nil, false
-	}
-	if len(s)%4 != 0 {
-		enc = raw
-	}
-	n := enc.DecodedLen(len(s))
-	buf := make([]byte, n+len(s))
-	src := buf[n:]
-	copy(src, s)
-	m, err := enc.Decode(buf[:n], src)
-	if err != nil {
-		return nil, false
-	}
-	return buf[:m:m], true
-}
+// decodeStd decodes standard base64 as Java's basic decoder does
+// (internal/b64): padding optional but right when present, no line breaks.
+func decodeStd(s string) ([]byte, bool) { return b64.StdString(s) }
 
-// decodeStd decodes standard base64 with optional padding.
-func decodeStd(s string) ([]byte, bool) {
-	return decodeBase64(base64.StdEncoding, base64.RawStdEncoding, s)
-}
-
-// decodeURL decodes URL-safe base64 with optional padding.
-func decodeURL(s string) ([]byte, bool) {
-	return decodeBase64(base64.URLEncoding, base64.RawURLEncoding, s)
-}
+// decodeURL decodes URL-safe base64 as Java's URL decoder does.
+func decodeURL(s string) ([]byte, bool) { return b64.URLString(s) }
 
 // scratch extends dst by textLen+binLen bytes of capacity and returns dst
 // grown to hold the text, plus a scratch region after it where the binary
