@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/template"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/egress"
 )
 
 //go:embed plan.sh.tmpl
@@ -63,7 +65,10 @@ func Plan(w io.Writer, v Vars, opts PlanOptions) error {
 		ManifestPath, PolicyFile string
 		RenderedPath             string
 		K8sMinor, Deployment     string
-	}{exports, opts.ManifestPath, opts.PolicyFile, opts.RenderedPath, minor, DeploymentName}
+		Egress                   []egress.Host
+		EgressPort               int
+	}{exports, opts.ManifestPath, opts.PolicyFile, opts.RenderedPath, minor, DeploymentName,
+		egress.Hosts(v.DeploymentEnv), egress.Port}
 	if err := planTmpl.Execute(w, data); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}

@@ -118,3 +118,26 @@ func bashSyntax(t *testing.T, script []byte) {
 		t.Fatalf("bash -n: %v\n%s", err, out)
 	}
 }
+
+// Issue 9 item 5: the plan names the egress the operator needs, failover
+// replicas included in prod.
+func TestPlanNamesEgress(t *testing.T) {
+	v := guideVars()
+	v.DeploymentEnv = "prod"
+	var buf bytes.Buffer
+	if err := aks.Plan(&buf, v, aks.PlanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	for _, h := range []string{"core-prod.uidapi.com", "optout-prod.uidapi.com", "uid2-core-prod-store.s3.us-east-2.amazonaws.com",
+		"uid2-core-prod-store-replica.s3.us-west-2.amazonaws.com", "uid2-optout-prod-store.s3.us-east-2.amazonaws.com",
+		"uid2-optout-prod-store-replica.s3.us-west-2.amazonaws.com"} {
+		// Once in the header comment, once printed when the NAT gateway is set up.
+		if n := strings.Count(s, h); n != 2 {
+			t.Errorf("plan names %s %d times; want 2", h, n)
+		}
+	}
+	if strings.Contains(s, "-integ") {
+		t.Errorf("prod plan names an integ host")
+	}
+}

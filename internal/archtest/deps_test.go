@@ -47,6 +47,7 @@ var leafAllowed = map[string][]string{
 	"internal/salts":    {"internal/hashids"},
 	"internal/optout":   nil,
 	"internal/config":   nil,
+	"internal/egress":   nil,
 
 	// admission sizes and meters memory; it knows nothing of HTTP.
 	"internal/admission": nil,

@@ -4,11 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/egress"
 )
 
 // ReachTimeout bounds the E06 reachability check, as in the reference.
@@ -33,7 +38,7 @@ func (s *Settings) CheckCoreReachable(ctx context.Context, client *http.Client) 
 	}
 	addrs, err := net.DefaultResolver.LookupHost(ctx, u.Hostname())
 	if err != nil {
-		return startupErr(E06, err, "cannot resolve UID2 Core host %s (%v); allow DNS and egress to %s and the Opt-Out service from the pod", u.Hostname(), err, s.CoreBaseURL)
+		return startupErr(E06, err, "cannot resolve UID2 Core host %s (%v); allow DNS, and %s", u.Hostname(), err, s.egressHint())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.CoreBaseURL, nil)
 	if err != nil {
@@ -41,11 +46,31 @@ func (s *Settings) CheckCoreReachable(ctx context.Context, client *http.Client) 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return startupErr(E06, err, "cannot reach UID2 Core at %s (resolved to %s): %s; allow egress to Core and Opt-Out (https) from the pod's subnet",
-			s.CoreBaseURL, addrs[0], oneLine(err))
+		return startupErr(E06, err, "cannot reach UID2 Core at %s (resolved to %s): %s; %s",
+			s.CoreBaseURL, addrs[0], oneLine(err), s.egressHint())
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// egressHint names every destination the operator needs in its
+// environment (UID2's network egress page), plus overridden Core and
+// Opt-Out hosts (integ only), so one E06 line is enough to fix a firewall.
+func (s *Settings) egressHint() string {
+	var extra []string
+	for _, raw := range []string{s.CoreBaseURL, s.OptoutBaseURL} {
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" || slices.Contains(extra, u.Hostname()) ||
+			slices.ContainsFunc(egress.Hosts(s.Environment), func(h egress.Host) bool { return h.Name == u.Hostname() }) {
+			continue
+		}
+		extra = append(extra, u.Hostname())
+	}
+	names := egress.Names(s.Environment)
+	if len(extra) > 0 {
+		names = strings.Join(extra, ", ") + ", " + names
+	}
+	return fmt.Sprintf("allow outbound HTTPS (port %d) from the pod's subnet to %s", egress.Port, names)
 }
 
 // InstanceIDPrefix returns the operator's instance id prefix,

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/azure"
+	"github.com/uid2-private-operator/uid2-operator/internal/egress"
 )
 
 func lookup(env map[string]string) func(string) (string, bool) {
@@ -161,6 +162,28 @@ func TestCheckCoreReachable(t *testing.T) {
 	srv.Close()
 	err = s.CheckCoreReachable(context.Background(), nil)
 	wantCode(t, err, azure.E06, "cannot reach UID2 Core at "+srv.URL+" (resolved to 127.0.0.1)")
+	// Issue 9 item 5: E06 names every host to allow, failover included.
+	wantCode(t, err, azure.E06, "allow outbound HTTPS (port 443) from the pod's subnet to 127.0.0.1, "+egress.Names("integ"))
+	for _, h := range []string{"core-integ.uidapi.com", "optout-integ.uidapi.com", "uid2-core-integ-store.s3.us-east-2.amazonaws.com", "uid2-optout-integ-store.s3.us-east-2.amazonaws.com"} {
+		wantCode(t, err, azure.E06, h)
+	}
+}
+
+func TestCheckCoreReachableProdNamesFailover(t *testing.T) {
+	env := guideEnv("DEPLOYMENT_ENVIRONMENT", "prod")
+	s, err := azure.Load(lookup(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Point Core at a closed port: prod forbids overriding CORE_BASE_URL,
+	// so swap it after Load (the test stands in for a blocked firewall).
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	s.CoreBaseURL = srv.URL
+	err = s.CheckCoreReachable(context.Background(), nil)
+	for _, h := range []string{"core-prod.uidapi.com", "optout-prod.uidapi.com", "uid2-core-prod-store-replica.s3.us-west-2.amazonaws.com", "uid2-optout-prod-store-replica.s3.us-west-2.amazonaws.com"} {
+		wantCode(t, err, azure.E06, h)
+	}
 }
 
 func TestInstanceIDPrefix(t *testing.T) {

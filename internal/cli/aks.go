@@ -16,6 +16,7 @@ import (
 
 	aksmanifest "github.com/uid2-private-operator/uid2-operator/deploy/aks"
 	"github.com/uid2-private-operator/uid2-operator/internal/aks"
+	"github.com/uid2-private-operator/uid2-operator/internal/egress"
 )
 
 const aksExitCodes = `
@@ -115,7 +116,8 @@ It makes no Azure call. Each finding names the variable, the problem and the fix
   KEYVAULT_NAME=my--vault uid2-operator aks preflight --json` + "\n" + aksExitCodes,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep := aks.Preflight(load(cmd))
+			v := load(cmd)
+			rep := aks.Preflight(v)
 			if asJSON {
 				type finding struct {
 					Severity string `json:"severity"`
@@ -125,10 +127,19 @@ It makes no Azure call. Each finding names the variable, the problem and the fix
 					Problem  string `json:"problem"`
 					Fix      string `json:"fix"`
 				}
+				type host struct {
+					Host    string `json:"host"`
+					Port    int    `json:"port"`
+					Purpose string `json:"purpose"`
+				}
 				out := struct {
 					OK       bool      `json:"ok"`
 					Findings []finding `json:"findings"`
-				}{OK: rep.Errors() == 0, Findings: []finding{}}
+					Egress   []host    `json:"egress"`
+				}{OK: rep.Errors() == 0, Findings: []finding{}, Egress: []host{}}
+				for _, h := range egress.Hosts(v.DeploymentEnv) {
+					out.Egress = append(out.Egress, host{h.Name, egress.Port, h.Purpose})
+				}
 				for _, f := range rep.Findings {
 					out.Findings = append(out.Findings, finding{f.Severity.String(), f.Rule, f.Field, f.Value, f.Problem, f.Fix})
 				}
@@ -139,6 +150,7 @@ It makes no Azure call. Each finding names the variable, the problem and the fix
 				}
 			} else {
 				writeFindings(s.out, rep)
+				writeEgress(s.out, v.DeploymentEnv)
 			}
 			if n := rep.Errors(); n > 0 {
 				return aksFailed{fmt.Sprintf("preflight: %d error(s)", n)}
@@ -159,6 +171,19 @@ func writeFindings(w io.Writer, rep aks.Report) {
 		fmt.Fprintf(w, "preflight: ok (%d warning(s))\n", warnings)
 	} else {
 		fmt.Fprintf(w, "preflight: %d error(s), %d warning(s)\n", rep.Errors(), warnings)
+	}
+}
+
+// writeEgress prints the hosts the operator must reach from subnet cg in
+// env; nothing for an invalid env (preflight reports that).
+func writeEgress(w io.Writer, env string) {
+	hosts := egress.Hosts(env)
+	if len(hosts) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "egress: the operator needs outbound HTTPS (port %d) from subnet cg to these hosts (%s); allow them by name:\n", egress.Port, env)
+	for _, h := range hosts {
+		fmt.Fprintf(w, "  %-58s %s\n", h.Name, h.Purpose)
 	}
 }
 
@@ -200,6 +225,7 @@ written into the script. The inputs must pass preflight.`,
 				return err
 			}
 			fmt.Fprintf(s.out, "wrote %s; run it with: bash %s\n", out, out)
+			writeEgress(s.out, v.DeploymentEnv)
 			return nil
 		},
 	}

@@ -182,3 +182,45 @@ func TestAKSHealth(t *testing.T) {
 		t.Fatalf("aks health (refused) = %d\n%s", code, errOut)
 	}
 }
+
+// Issue 9 item 5: preflight and plan print the egress the operator needs.
+func TestAKSPrintsEgress(t *testing.T) {
+	guideEnv(t)
+	integ := []string{"core-integ.uidapi.com", "optout-integ.uidapi.com",
+		"uid2-core-integ-store.s3.us-east-2.amazonaws.com", "uid2-optout-integ-store.s3.us-east-2.amazonaws.com"}
+	prod := []string{"core-prod.uidapi.com", "optout-prod.uidapi.com",
+		"uid2-core-prod-store.s3.us-east-2.amazonaws.com", "uid2-core-prod-store-replica.s3.us-west-2.amazonaws.com",
+		"uid2-optout-prod-store.s3.us-east-2.amazonaws.com", "uid2-optout-prod-store-replica.s3.us-west-2.amazonaws.com"}
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"preflight"}, integ},
+		{[]string{"preflight", "--deployment-env", "prod"}, prod},
+		{[]string{"plan", "-o", filepath.Join(t.TempDir(), "p.sh"), "--deployment-env", "prod"}, prod},
+	} {
+		code, out, errOut := runAKS(t, tt.args...)
+		if code != ExitOK || !strings.Contains(out, "outbound HTTPS (port 443)") {
+			t.Fatalf("aks %v = %d\n%s%s", tt.args, code, out, errOut)
+		}
+		for _, h := range tt.want {
+			if !strings.Contains(out, h) {
+				t.Errorf("aks %v output lacks %s:\n%s", tt.args, h, out)
+			}
+		}
+	}
+	code, out, _ := runAKS(t, "preflight", "--json", "--deployment-env", "prod")
+	var got struct {
+		Egress []struct {
+			Host    string
+			Port    int
+			Purpose string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != ExitOK {
+		t.Fatalf("preflight --json = %d, %v\n%s", code, err, out)
+	}
+	if len(got.Egress) != len(prod) || got.Egress[3].Host != prod[3] || got.Egress[3].Port != 443 || !strings.Contains(got.Egress[3].Purpose, "failover") {
+		t.Errorf("preflight --json egress = %+v", got.Egress)
+	}
+}

@@ -6,6 +6,14 @@
 # before it creates, so the script is safe to re-run after a failure.
 # It needs az (logged in), kubectl, helm, git and uid2-operator on PATH.
 # The operator key is read from $OPERATOR_KEY at run time and never written here.
+#
+# Egress: the operator needs outbound HTTPS (port 443) from subnet cg to
+# these hosts (UID2's private-operator network egress page); allow them by name
+# in any firewall on the path, or the pods fail with E06:
+#   core-integ.uidapi.com                                      Core (attestation, keys, salts, configuration)
+#   optout-integ.uidapi.com                                    Opt-Out
+#   uid2-core-integ-store.s3.us-east-2.amazonaws.com           Core data storage
+#   uid2-optout-integ-store.s3.us-east-2.amazonaws.com         Opt-Out data storage
 set -euo pipefail
 
 export RESOURCE_GROUP='teams-rg'
@@ -140,6 +148,14 @@ if ! az network nat gateway show --resource-group "$RESOURCE_GROUP" --name "$NAT
 fi
 az network vnet subnet update --resource-group "$RESOURCE_GROUP" --vnet-name "$VNET_NAME" --name cg \
   --nat-gateway "$NAT_GATEWAY_NAME" --output none
+cat >&2 <<'EGRESS'
+Through this NAT gateway the operator needs outbound HTTPS (port 443) to these hosts;
+allow them by name in any firewall on the path, or the pods fail with E06:
+  core-integ.uidapi.com                                      Core (attestation, keys, salts, configuration)
+  optout-integ.uidapi.com                                    Opt-Out
+  uid2-core-integ-store.s3.us-east-2.amazonaws.com           Core data storage
+  uid2-optout-integ-store.s3.us-east-2.amazonaws.com         Opt-Out data storage
+EGRESS
 
 step "7. AKS cluster (Kubernetes ${KUBERNETES_VERSION})"
 AKS_SUBNET_ID="$(az network vnet subnet show --resource-group "$RESOURCE_GROUP" --vnet-name "$VNET_NAME" --name aks --query id --output tsv)"
