@@ -11,6 +11,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
 )
 
 // Names and values the manifest and the chart must keep (azure-aks.md §4.1).
@@ -20,9 +22,12 @@ const (
 	OperatorContainer = "uid2-operator"
 	SKRContainer      = "skr"
 	HealthPath        = "/ops/healthcheck"
-	APIPort           = 8080
-	MetricsPort       = 9080
-	OperatorUID       = 1000
+	// LivePath is the liveness probe's path: it fails only when the process
+	// is wedged, so a Core outage never restarts pods (issue 10).
+	LivePath    = "/ops/live"
+	APIPort     = 8080
+	MetricsPort = 9080
+	OperatorUID = 1000
 
 	AnnotationCCEPolicy = "microsoft.containerinstance.virtualnode.ccepolicy"
 	AnnotationIdentity  = "microsoft.containerinstance.virtualnode.identity"
@@ -160,10 +165,22 @@ func (o *Objects) Check() error {
 			return bad("containers[uid2-operator].ports", "port %d is missing", want)
 		}
 	}
-	for name, p := range map[string]*corev1.Probe{"readinessProbe": op.ReadinessProbe, "livenessProbe": op.LivenessProbe} {
-		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != HealthPath || p.HTTPGet.Port.IntValue() != APIPort {
-			return bad("containers[uid2-operator]."+name, "want httpGet %s on port %d (exec probes change the enclave id)", HealthPath, APIPort)
+	for _, pr := range []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{{"readinessProbe", op.ReadinessProbe, HealthPath}, {"livenessProbe", op.LivenessProbe, LivePath}} {
+		p := pr.probe
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != pr.path || p.HTTPGet.Port.IntValue() != APIPort {
+			return bad("containers[uid2-operator]."+pr.name, "want httpGet %s on port %d (exec probes change the enclave id)", pr.path, APIPort)
 		}
+	}
+	// SIGTERM → drain delay → shutdown timeout must end before the kubelet's SIGKILL.
+	minGrace := int64((config.DefaultDrainDelay + config.DefaultShutdownTimeout).Seconds())
+	if g := ps.TerminationGracePeriodSeconds; g == nil || *g < minGrace {
+		return bad("spec.template.spec.terminationGracePeriodSeconds",
+			"want at least %d: after SIGTERM the operator serves for its drain delay (%s), then waits up to its shutdown timeout (%s)",
+			minGrace, config.DefaultDrainDelay, config.DefaultShutdownTimeout)
 	}
 	for _, c := range ps.Containers {
 		if c.Lifecycle != nil {

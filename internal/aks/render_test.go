@@ -127,9 +127,15 @@ func TestRenderStrictDecoding(t *testing.T) {
 		"duplicate field": func(s string) string {
 			return strings.Replace(s, "  replicas: 3\n", "  replicas: 3\n  replicas: 4\n", 1)
 		},
-		"wrong type":      func(s string) string { return strings.Replace(s, "  replicas: 3\n", "  replicas: three\n", 1) },
-		"unknown kind":    func(s string) string { return s + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n" },
-		"no liveness":     func(s string) string { return strings.Replace(s, "livenessProbe:", "startupProbe:", 1) },
+		"wrong type":   func(s string) string { return strings.Replace(s, "  replicas: 3\n", "  replicas: three\n", 1) },
+		"unknown kind": func(s string) string { return s + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n" },
+		"no liveness":  func(s string) string { return strings.Replace(s, "livenessProbe:", "startupProbe:", 1) },
+		// Issue 10: liveness on the readiness path restarts pods during a Core outage.
+		"liveness on readiness path": func(s string) string { return strings.Replace(s, "path: /ops/live", "path: /ops/healthcheck", 1) },
+		// The drain (15 s) plus the shutdown timeout (25 s) must fit the grace period.
+		"grace below drain": func(s string) string {
+			return strings.Replace(s, "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 30", 1)
+		},
 		"max unavailable": func(s string) string { return strings.Replace(s, "maxUnavailable: 0", "maxUnavailable: 1", 1) },
 		"no toleration":   func(s string) string { return strings.Replace(s, "virtual-kubelet.io/provider", "other", 1) },
 		"exec hook": func(s string) string {

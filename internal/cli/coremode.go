@@ -115,14 +115,24 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 	log.Info("core mode: stores and opt-outs loaded", "optout_entries", op.OptOuts.Len())
 
 	checker := &health.Checker{
-		Store:          op.Store,
-		AttestedUntil:  func() time.Time { return tokenExpiry(op.Client.Token()) },
-		LastSuccess:    op.Sync.LastSuccess,
-		OptoutLastSync: op.OptOutSync.LastSync,
-		StaleLimit:     time.Duration(cfg.StoreRefreshStaleShutdownHour) * time.Hour,
-		SaltsLimit:     time.Duration(cfg.SaltsExpiredShutdownHours) * time.Hour,
+		Store: op.Store,
+		Attestation: func() health.Attestation {
+			return health.Attestation{Refresh: health.Refresh(op.Client.AttestState()), ExpiresAt: tokenExpiry(op.Client.Token())}
+		},
+		Stores: func() map[store.Part]health.Refresh {
+			states := op.Sync.States()
+			out := make(map[store.Part]health.Refresh, len(states))
+			for p, st := range states {
+				out[p] = health.Refresh(st)
+			}
+			return out
+		},
+		OptOut:     func() health.Refresh { return health.Refresh(op.OptOutSync.State()) },
+		StaleLimit: time.Duration(cfg.StoreRefreshStaleShutdownHour) * time.Hour,
+		SaltsLimit: time.Duration(cfg.SaltsExpiredShutdownHours) * time.Hour,
 		// The reference's PodTerminationMonitor file.
 		TerminationFile: "/app/pod_terminating/pod_terminating",
+		Log:             log,
 	}
 	scope := identity.ScopeUID2
 	if cfg.IdentityScope == "euid" {
@@ -133,7 +143,7 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 		logouts.Replicator = op.Replicator
 	}
 	opts := apiOptions(cfg, scope, op.Store, op.OptOuts, logouts, log)
-	opts.Health = checker
+	opts.Health, opts.Status = checker, checker
 
 	proc := newProcess(cfg, log, checker, reg)
 	opts.Liveness = proc

@@ -271,7 +271,7 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	opts := apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log)
 	checker := &health.Checker{Store: st}
 	proc := newProcess(cfg, log, checker, reg)
-	opts.Health, opts.Liveness = checker, proc
+	opts.Health, opts.Liveness, opts.Status = checker, proc, checker
 	return serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg))
 }
 
@@ -352,7 +352,20 @@ func newProcess(cfg config.Config, log *slog.Logger, checker *health.Checker, re
 		Name: "uid2_operator_responses_cut_total",
 		Help: "Responses cut by the write timeout (--write-timeout).",
 	})
-	reg.MustRegister(cut)
+	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "uid2_operator_ready",
+		Help: "1 when /ops/healthcheck answers 200 (readiness), else 0.",
+	}, func() float64 {
+		if ok, _ := checker.Healthy(); ok {
+			return 1
+		}
+		return 0
+	})
+	degraded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "uid2_operator_degraded_conditions",
+		Help: "Degraded conditions (still serving; listed in /ops/status): Core, Opt-Out or attestation failing, salts expired.",
+	}, func() float64 { return float64(len(checker.Degraded())) })
+	reg.MustRegister(cut, ready, degraded)
 	return lifecycle.New(lifecycle.Options{
 		DrainDelay:      cfg.DrainDelay,
 		ShutdownTimeout: cfg.ShutdownTimeout,

@@ -124,8 +124,13 @@ type Client struct {
 	mu           sync.Mutex // serialises attestations
 	tok          atomic.Pointer[attest.Token]
 	optoutURL    atomic.Pointer[string]
-	firstFailure time.Time
+	firstFailure time.Time // first non-200 (not 401/403) since the last success
+	rec          refreshRecord
 }
+
+// AttestState returns the attestation record: LastSuccess is the last
+// successful /attest, and failures include transport errors.
+func (c *Client) AttestState() RefreshState { return c.rec.state() }
 
 // NewInstanceID returns "<prefix>-<16 hex digits>" (§1.6 UID-Instance-Id).
 func NewInstanceID(prefix string) string {
@@ -178,6 +183,9 @@ func (c *Client) Attest(ctx context.Context) error {
 
 func (c *Client) attestLocked(ctx context.Context) error {
 	err := c.attestOnce(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		c.rec.failure(c.now(), err)
+	}
 	if err != nil && c.OnAttestError != nil {
 		c.OnAttestError(err)
 	}
@@ -238,6 +246,7 @@ func (c *Client) attestOnce(ctx context.Context) error {
 		c.optoutURL.Store(&u)
 	}
 	c.tok.Store(tok)
+	c.rec.success(c.now(), 0)
 	c.log().Info("attested", "platform", c.Provider.Name(), "expires_at", tok.ExpiresAt.UTC().Format(time.RFC3339))
 	if c.OnAttest != nil {
 		c.OnAttest(tok)

@@ -182,6 +182,25 @@ func healthz(t *testing.T, base string) (int, string) {
 	return resp.StatusCode, sb.String()
 }
 
+// checker is the Core-mode health checker of o, on clock (time.Now when nil).
+func checker(o *core.Operator, clock func() time.Time) *health.Checker {
+	return &health.Checker{
+		Store: o.Store,
+		Attestation: func() health.Attestation {
+			return health.Attestation{Refresh: health.Refresh(o.Client.AttestState()), ExpiresAt: o.Client.Token().ExpiresAt}
+		},
+		Stores: func() map[store.Part]health.Refresh {
+			out := map[store.Part]health.Refresh{}
+			for p, st := range o.Sync.States() {
+				out[p] = health.Refresh(st)
+			}
+			return out
+		},
+		OptOut: func() health.Refresh { return health.Refresh(o.OptOutSync.State()) },
+		Now:    clock,
+	}
+}
+
 func TestEndToEndAttestSyncServe(t *testing.T) {
 	c := newCore(t, standin.Options{})
 	o := startOperator(t, c.config(false))
@@ -189,8 +208,7 @@ func TestEndToEndAttestSyncServe(t *testing.T) {
 	if !tok.Valid(time.Now()) || tok.OptoutURL != c.srv.URL {
 		t.Fatalf("token = %+v; want valid with optout_url %s", tok, c.srv.URL)
 	}
-	h := &health.Checker{Store: o.Store, AttestedUntil: func() time.Time { return o.Client.Token().ExpiresAt },
-		LastSuccess: o.Sync.LastSuccess, OptoutLastSync: o.OptOutSync.LastSync}
+	h := checker(o, nil)
 	srv := serveAPI(t, o, h)
 	if code, body := healthz(t, srv.URL); code != 200 || body != "OK" {
 		t.Fatalf("healthcheck = %d %q; want 200 OK", code, body)
@@ -320,8 +338,8 @@ func TestCoreDownKeepsServingAndHealthShowsStaleness(t *testing.T) {
 	o := startOperator(t, c.config(false))
 	now := time.Now()
 	clock := func() time.Time { return now }
-	h := &health.Checker{Store: o.Store, LastSuccess: o.Sync.LastSuccess, OptoutLastSync: o.OptOutSync.LastSync,
-		StaleLimit: time.Hour, Now: clock}
+	h := checker(o, clock)
+	h.StaleLimit = time.Hour
 	srv := serveAPI(t, o, h)
 	c.srv.Close()
 	for _, p := range o.Sync.Parts() {
@@ -338,10 +356,15 @@ func TestCoreDownKeepsServingAndHealthShowsStaleness(t *testing.T) {
 	if code, _ := healthz(t, srv.URL); code != 200 {
 		t.Fatalf("healthcheck right after Core went down = %d; want 200", code)
 	}
+	// Core down is degraded, not unready: every failure is recorded for /ops/status.
+	if d := h.Degraded(); len(d) != len(o.Sync.Parts())+1 || !strings.Contains(strings.Join(d, "\n"), "salt-rotator: 1 failed refreshes") ||
+		!strings.Contains(strings.Join(d, "\n"), "optout: 1 failed syncs") {
+		t.Fatalf("Degraded() with Core down = %q; want every store and the opt-out sync", d)
+	}
 	now = now.Add(2 * time.Hour)
 	code, body := healthz(t, srv.URL)
-	if code != 503 || !strings.Contains(body, "salt-rotator: no successful refresh") || !strings.Contains(body, "optout: no successful sync") {
-		t.Fatalf("healthcheck after 2h of Core down = %d %q; want 503 naming stale stores", code, body)
+	if code != 503 || !strings.Contains(body, "salt-rotator: no successful refresh") {
+		t.Fatalf("healthcheck past the stale limit = %d %q; want 503 naming stale stores", code, body)
 	}
 	var fe *health.FatalError
 	if err := h.Check(); !errors.As(err, &fe) {

@@ -48,11 +48,15 @@ type OptOutSync struct {
 	cache    map[string][]byte // location without query -> file bytes
 	lastSync time.Time
 	badNames atomic.Int64
+	rec      refreshRecord
 }
 
 // BadFileNames returns how many listed file names were rejected as
 // malformed since start, counted once per sync in which they appear.
 func (s *OptOutSync) BadFileNames() int64 { return s.badNames.Load() }
+
+// State returns the sync's refresh record; Version is the listing version.
+func (s *OptOutSync) State() RefreshState { return s.rec.state() }
 
 // LastSync returns the time of the last successful sync (zero before).
 func (s *OptOutSync) LastSync() time.Time {
@@ -132,6 +136,9 @@ func ParseListing(b []byte) (Listing, error) {
 func (s *OptOutSync) Sync(ctx context.Context) error {
 	err := s.sync(ctx)
 	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			s.rec.failure(s.now(), err)
+		}
 		s.Metrics.optoutFailed()
 	}
 	return err
@@ -232,6 +239,7 @@ func (s *OptOutSync) sync(ctx context.Context) error {
 	s.cache = next
 	s.lastSync = now
 	s.mu.Unlock()
+	s.rec.success(now, listing.Version)
 	s.Metrics.optoutOK(n, len(next), listing.Version, float64(now.UnixMilli())/1000)
 	return nil
 }

@@ -74,8 +74,8 @@ type Sync struct {
 	Log             *slog.Logger
 	Now             func() time.Time
 
-	mu   sync.Mutex
-	last map[store.Part]time.Time
+	mu     sync.Mutex
+	states map[store.Part]*refreshRecord
 }
 
 func (s *Sync) now() time.Time {
@@ -102,13 +102,44 @@ func (s *Sync) Parts() []store.Part {
 	return append(out, s.Loader.Parts()...)
 }
 
-// LastSuccess returns the time of each part's last successful refresh.
-func (s *Sync) LastSuccess() map[store.Part]time.Time {
+// record returns part's refresh record, creating it.
+func (s *Sync) record(part store.Part) *refreshRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[store.Part]time.Time, len(s.last))
-	for k, v := range s.last {
-		out[k] = v
+	if s.states == nil {
+		s.states = map[store.Part]*refreshRecord{}
+	}
+	r := s.states[part]
+	if r == nil {
+		r = &refreshRecord{}
+		s.states[part] = r
+	}
+	return r
+}
+
+// LastSuccess returns the time of each part's last successful refresh
+// (parts without one are absent).
+func (s *Sync) LastSuccess() map[store.Part]time.Time {
+	out := map[store.Part]time.Time{}
+	for p, st := range s.States() {
+		if !st.LastSuccess.IsZero() {
+			out[p] = st.LastSuccess
+		}
+	}
+	return out
+}
+
+// States returns the refresh record of every part refreshed at least once.
+func (s *Sync) States() map[store.Part]RefreshState {
+	s.mu.Lock()
+	recs := make(map[store.Part]*refreshRecord, len(s.states))
+	for k, v := range s.states {
+		recs[k] = v
+	}
+	s.mu.Unlock()
+	out := make(map[store.Part]RefreshState, len(recs))
+	for k, r := range recs {
+		out[k] = r.state()
 	}
 	return out
 }
@@ -127,16 +158,14 @@ func (s *Sync) Refresh(ctx context.Context, part store.Part) error {
 		version = s.Loader.Version(part)
 	}
 	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			s.record(part).failure(s.now(), err)
+		}
 		s.Metrics.storeFailed(string(part), time.Since(start))
 		return err
 	}
 	now := s.now()
-	s.mu.Lock()
-	if s.last == nil {
-		s.last = map[store.Part]time.Time{}
-	}
-	s.last[part] = now
-	s.mu.Unlock()
+	s.record(part).success(now, version)
 	s.Metrics.storeOK(string(part), version, float64(now.UnixMilli())/1000, time.Since(start))
 	return nil
 }
