@@ -9,26 +9,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v podman >/dev/null || { echo "podman-check: podman is not installed"; exit 2; }
-work=$(mktemp -d)
+# podman names an image pulled from oci:PATH after PATH, which must then be
+# lowercase: the layout is reached through a lowercase link.
+work="/tmp/uid2-podman-check-$$"
+mkdir -p "$work"
 name="uid2-podman-check-$$"
-tag="localhost/uid2-podman-check:$$"
+image="localhost$work/layout:latest"
 cleanup() {
   podman ${PODMAN_FLAGS:-} rm -f "$name" >/dev/null 2>&1 || true
-  podman rmi -f "$tag" >/dev/null 2>&1 || true
+  podman rmi -f "$image" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 layout=${1:-}
 if [[ -z $layout ]]; then
-  layout="$work/oci"
+  layout="$work/built"
   go run ./cmd/uid2-release image --oci-layout "$layout" | tail -n 1
 fi
-id=$(podman pull -q "oci:$layout")
-podman tag "$id" "$tag"
+ln -s "$(cd "$layout" && pwd)" "$work/layout"
+podman pull -q "oci:$work/layout" >/dev/null
 port=$((20000 + $$ % 10000))
 # shellcheck disable=SC2086 # the flag variables are word lists on purpose
 podman ${PODMAN_FLAGS:-} run -d --name "$name" --user 1000:1000 --read-only --cap-drop=ALL \
-  --security-opt no-new-privileges -p "127.0.0.1:$port:8080" ${PODMAN_RUN_FLAGS:-} "$tag" >/dev/null
+  --security-opt no-new-privileges -p "127.0.0.1:$port:8080" ${PODMAN_RUN_FLAGS:-} "$image" >/dev/null
 code=000
 for _ in $(seq 1 30); do
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/ops/healthcheck" || true)
@@ -43,5 +46,8 @@ if [[ $code != 200 ]]; then
   podman logs "$name" 2>&1 | tail -20
   exit 1
 fi
-podman stop -t 10 "$name" >/dev/null
-echo "podman-check: exit code after SIGTERM $(podman inspect -f '{{.State.ExitCode}}' "$name")"
+# SIGTERM drains for --drain-delay (15s) and then up to --shutdown-timeout (25s).
+podman stop -t 45 "$name" >/dev/null
+exit_code=$(podman inspect -f '{{.State.ExitCode}}' "$name")
+echo "podman-check: exit code after SIGTERM $exit_code"
+[[ $exit_code == 0 ]]
