@@ -210,7 +210,7 @@ func TestAzureAKS(t *testing.T) {
 		os.WriteFile(cfgFile, []byte(`{"enclave_platform":"azure-cc","operator_type":"private","encrypted_files":true,"maa_server_base_url":"`+maa+`"}`), 0o600)
 		addr := freeAddr(t)
 		var stderr bytes.Buffer
-		cmd := exec.Command(bin, "--config", cfgFile, "--core-url", mw.coreSrv.URL, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text")
+		cmd := exec.Command(bin, "--config", cfgFile, "--core-url", mw.coreSrv.URL, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text", "--drain-delay", "0")
 		cmd.Env = mw.env(map[string]string{"VAULT_NAME": "", "OPERATOR_KEY_SECRET_NAME": "", "DEPLOYMENT_ENVIRONMENT": "",
 			"azure_vault_name": "uid2vault", "azure_secret_name": azSecret, "optout_s3_folder": azOptout})
 		cmd.Stderr = &stderr

@@ -20,7 +20,7 @@ import (
 func serveLocalWithEnv(t *testing.T, env map[string]string) *client.Client {
 	t.Helper()
 	addr := freeAddr(t)
-	stop, _ := background(t, env, "serve", "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false")
+	stop, _ := background(t, env, "serve", "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false", "--drain-delay", "0")
 	t.Cleanup(func() {
 		if code, errs := stop(); code != 0 {
 			t.Errorf("serve exit %d: %s", code, errs)

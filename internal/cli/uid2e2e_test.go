@@ -73,7 +73,7 @@ func newE2ESuite(t *testing.T) *e2eSuite {
 		}
 	}
 	addr := freeAddr(t)
-	stop, _ := background(t, nil, "serve", "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false")
+	stop, _ := background(t, nil, "serve", "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false", "--drain-delay", "0")
 	t.Cleanup(func() {
 		if code, errs := stop(); code != 0 {
 			t.Errorf("serve exit %d: %s", code, errs)
