@@ -12,6 +12,11 @@ import (
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	aksmanifest "github.com/uid2-private-operator/uid2-operator/deploy/aks"
 	"github.com/uid2-private-operator/uid2-operator/internal/aks"
@@ -37,6 +42,13 @@ func chartValues(extra map[string]any) map[string]any {
 // helmTemplate renders the chart like `helm template uid2 <chart>`.
 func helmTemplate(t *testing.T, vals map[string]any) ([]byte, error) {
 	t.Helper()
+	return helmRender(t, vals, nil)
+}
+
+// helmRender renders the chart; with cluster set, lookup reads from it as
+// `helm upgrade` reads the live objects.
+func helmRender(t *testing.T, vals map[string]any, cluster engine.ClientProvider) ([]byte, error) {
+	t.Helper()
 	chrt, err := loader.Load(chartDir)
 	if err != nil {
 		t.Fatalf("load chart: %v", err)
@@ -46,7 +58,12 @@ func helmTemplate(t *testing.T, vals map[string]any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := engine.Render(chrt, rv)
+	var files map[string]string
+	if cluster == nil {
+		files, err = engine.Render(chrt, rv)
+	} else {
+		files, err = engine.RenderWithClientProvider(chrt, rv, cluster)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +158,132 @@ func TestHelmTemplateHPA(t *testing.T) {
 	if len(objs.HPAs) != 1 || objs.HPAs[0].Spec.MaxReplicas != 9 || *objs.HPAs[0].Spec.MinReplicas != 3 {
 		t.Fatalf("HPAs = %+v", objs.HPAs)
 	}
-	if objs.Deployments[0].Spec.Replicas != nil {
-		t.Error("replicas set on the Deployment while the HPA owns them")
+	// replicas stays set (see TestHelmAutoscalingKeepsCapacity).
+	if r := objs.Deployments[0].Spec.Replicas; r == nil || *r != 3 {
+		t.Errorf("Deployment replicas = %v; want 3 (max of minReplicas and replicaCount)", r)
+	}
+}
+
+// liveCluster answers Helm's lookup from a fake API server holding objs.
+type liveCluster struct{ dyn *dynamicfake.FakeDynamicClient }
+
+func newLiveCluster(objs ...runtime.Object) liveCluster {
+	return liveCluster{dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), objs...)}
+}
+
+func (c liveCluster) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, false, err
+	}
+	return c.dyn.Resource(gv.WithResource(strings.ToLower(kind) + "s")), true, nil
+}
+
+// liveDeployment is operator-deployment as the cluster holds it.
+func liveDeployment(replicas int64) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "operator-deployment", "namespace": "default"},
+		"spec":     map[string]any{"replicas": replicas},
+	}}
+}
+
+// Issue 9 item 5: upgrading a release to autoscaling.enabled=true dropped
+// the live Deployment to 1 replica, because the chart left replicas out and
+// Kubernetes defaults it to 1 until the HPA reacts.
+func TestHelmAutoscalingKeepsCapacity(t *testing.T) {
+	hpa := func(min int) map[string]any {
+		return map[string]any{"enabled": true, "minReplicas": min, "maxReplicas": 9}
+	}
+	tests := []struct {
+		name    string
+		vals    map[string]any
+		cluster engine.ClientProvider
+		want    int32
+	}{
+		{"fixed count", chartValues(map[string]any{"replicaCount": 4, "podDisruptionBudget": map[string]any{"minAvailable": 2}}), nil, 4},
+		{"no cluster: replicaCount above minReplicas", chartValues(map[string]any{"replicaCount": 4, "autoscaling": hpa(2)}), nil, 4},
+		{"no cluster: minReplicas above replicaCount", chartValues(map[string]any{"autoscaling": hpa(5)}), nil, 5},
+		{"upgrade from a fixed count keeps the live pods", chartValues(map[string]any{"autoscaling": hpa(2)}), newLiveCluster(liveDeployment(3)), 3},
+		{"upgrade keeps what the HPA scaled to", chartValues(map[string]any{"autoscaling": hpa(3)}), newLiveCluster(liveDeployment(7)), 7},
+		{"live below the floor is raised", chartValues(map[string]any{"autoscaling": hpa(3)}), newLiveCluster(liveDeployment(1)), 3},
+		{"first install", chartValues(map[string]any{"autoscaling": hpa(3)}), newLiveCluster(), 3},
+		{"numbers as values.yaml gives them", chartValues(map[string]any{"replicaCount": 4.0,
+			"autoscaling": map[string]any{"enabled": true, "minReplicas": 2.0, "maxReplicas": 9.0}}), newLiveCluster(liveDeployment(3)), 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := helmRender(t, tt.vals, tt.cluster)
+			if err != nil {
+				t.Fatalf("helm template: %v", err)
+			}
+			objs, err := aks.DecodeManifest(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := objs.Deployments[0].Spec.Replicas; r == nil || *r != tt.want {
+				t.Fatalf("Deployment replicas = %v; want %d", r, tt.want)
+			}
+		})
+	}
+}
+
+// Issue 9 item 5: the schema accepted vault names preflight rejects. The
+// chart and preflight must agree on every name.
+func TestHelmVaultNameAgreesWithPreflight(t *testing.T) {
+	for _, name := range []string{
+		"my-vn-aks-vault", "abc", "a-b", "A1b2", strings.Repeat("v", 24), // valid
+		"my--vault", "ab", strings.Repeat("v", 25), "1vault", "-vault", "vault-", "my_vault", "my.vault", "vault--", "välut",
+	} {
+		v := renderVars()
+		v.KeyVaultName = name
+		preflightOK := true
+		for _, f := range aks.RenderChecks(v).Findings {
+			if f.Field == "KEYVAULT_NAME" && f.Severity == aks.Error {
+				preflightOK = false
+			}
+		}
+		_, err := helmTemplate(t, chartValues(map[string]any{"vaultName": name}))
+		chartOK := err == nil
+		if chartOK != preflightOK {
+			t.Errorf("vault name %q: chart accepts = %v (%v), preflight accepts = %v", name, chartOK, err, preflightOK)
+		}
+		if !chartOK && !strings.Contains(err.Error(), "vaultName") {
+			t.Errorf("vault name %q: error %v does not name vaultName", name, err)
+		}
+	}
+}
+
+// Issue 9 item 5: a PDB minAvailable above the replicas was accepted; no
+// node could ever be drained.
+func TestHelmPDBMinAvailable(t *testing.T) {
+	pdb := func(v any) map[string]any { return map[string]any{"enabled": true, "minAvailable": v} }
+	tests := []struct {
+		name string
+		vals map[string]any
+		want string // "" means accepted
+	}{
+		{"equal to replicaCount", chartValues(map[string]any{"podDisruptionBudget": pdb(3)}), ""},
+		{"above replicaCount", chartValues(map[string]any{"podDisruptionBudget": pdb(4)}), "podDisruptionBudget.minAvailable (4) is above replicaCount (3)"},
+		{"above minReplicas", chartValues(map[string]any{"podDisruptionBudget": pdb(3),
+			"autoscaling": map[string]any{"enabled": true, "minReplicas": 2}}), "podDisruptionBudget.minAvailable (3) is above autoscaling.minReplicas (2)"},
+		{"above replicaCount, numbers as values.yaml gives them", chartValues(map[string]any{"podDisruptionBudget": pdb(4.0), "replicaCount": 3.0}),
+			"podDisruptionBudget.minAvailable (4) is above replicaCount (3)"},
+		{"percentage", chartValues(map[string]any{"podDisruptionBudget": pdb("50%")}), ""},
+		{"bad percentage", chartValues(map[string]any{"podDisruptionBudget": pdb("half")}), "minAvailable"},
+		{"negative", chartValues(map[string]any{"podDisruptionBudget": pdb(-1)}), "minAvailable"},
+		{"disabled", chartValues(map[string]any{"podDisruptionBudget": map[string]any{"enabled": false, "minAvailable": 9}}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := helmTemplate(t, tt.vals)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("helm template = %v; want it accepted", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("helm template = %v; want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }
 
