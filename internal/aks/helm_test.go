@@ -165,7 +165,9 @@ func TestHelmTemplateHPA(t *testing.T) {
 }
 
 // liveCluster answers Helm's lookup from a fake API server holding objs.
-type liveCluster struct{ dyn *dynamicfake.FakeDynamicClient }
+type liveCluster struct {
+	dyn *dynamicfake.FakeDynamicClient
+}
 
 func newLiveCluster(objs ...runtime.Object) liveCluster {
 	return liveCluster{dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), objs...)}
