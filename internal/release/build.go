@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
 )
@@ -141,4 +145,43 @@ func BuildTo(ctx context.Context, dir, out, version, goarch string, environ []st
 		return fmt.Errorf("go %s: %w", strings.Join(BuildArgs(abs, version), " "), err)
 	}
 	return nil
+}
+
+// BuildImage builds the operator image from the git checkout of this module
+// at dir: ReadSource (IMAGE_VERSION and SOURCE_DATE_EPOCH from environ),
+// Build, then ociimage.Image with caCerts (nil: the pinned bundle). Progress
+// and warnings (uncommitted changes, a toolchain other than the pinned one)
+// go to log. It is what `uid2-release image` runs; the returned image is in
+// memory, for ociimage.WriteLayout or ociimage.Push.
+func BuildImage(ctx context.Context, dir string, environ []string, caCerts []byte, log io.Writer) (v1.Image, Source, error) {
+	src, err := ReadSource(ctx, dir, getenvFrom(environ))
+	if err != nil {
+		return nil, src, err
+	}
+	if src.Dirty {
+		fmt.Fprintf(log, "uid2-release: warning: %s has uncommitted changes; this image cannot be rebuilt from %s\n", dir, src.Revision)
+	}
+	toolchain, err := Toolchain(dir)
+	if err != nil {
+		return nil, src, err
+	}
+	if toolchain != "" && runtime.Version() != toolchain {
+		// The layers are gzipped in this process, by this Go's compress/gzip.
+		fmt.Fprintf(log, "uid2-release: warning: running on %s, not the pinned %s; run it with GOTOOLCHAIN=%s for a digest other machines reproduce\n",
+			runtime.Version(), toolchain, toolchain)
+	}
+	fmt.Fprintf(log, "uid2-release: building %s (version %s, revision %s, time %s, toolchain %s)\n",
+		MainPackage, src.Version, src.Revision, src.Time.Format(time.RFC3339), cmp.Or(toolchain, "local"))
+	bin, err := Build(ctx, dir, src.Version, ociimage.DefaultArchitecture, environ, log)
+	if err != nil {
+		return nil, src, err
+	}
+	img, err := ociimage.Image(ociimage.Spec{
+		Binary:   bin,
+		CACerts:  caCerts,
+		Version:  src.Version,
+		Revision: src.Revision,
+		Created:  src.Time,
+	})
+	return img, src, err
 }

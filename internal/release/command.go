@@ -2,14 +2,12 @@ package release
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -162,35 +160,7 @@ func runImage(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		certs = b
 	}
 
-	src, err := ReadSource(ctx, *source, getenvFrom(environ))
-	if err != nil {
-		return err
-	}
-	if src.Dirty {
-		fmt.Fprintf(stderr, "uid2-release: warning: %s has uncommitted changes; this image cannot be rebuilt from %s\n", *source, src.Revision)
-	}
-	toolchain, err := Toolchain(*source)
-	if err != nil {
-		return err
-	}
-	if toolchain != "" && runtime.Version() != toolchain {
-		// The layers are gzipped in this process, by this Go's compress/gzip.
-		fmt.Fprintf(stderr, "uid2-release: warning: running on %s, not the pinned %s; run it with GOTOOLCHAIN=%s for a digest other machines reproduce\n",
-			runtime.Version(), toolchain, toolchain)
-	}
-	fmt.Fprintf(stderr, "uid2-release: building %s (version %s, revision %s, time %s, toolchain %s)\n",
-		MainPackage, src.Version, src.Revision, src.Time.Format(time.RFC3339), cmp.Or(toolchain, "local"))
-	bin, err := Build(ctx, *source, src.Version, ociimage.DefaultArchitecture, environ, stderr)
-	if err != nil {
-		return err
-	}
-	img, err := ociimage.Image(ociimage.Spec{
-		Binary:   bin,
-		CACerts:  certs,
-		Version:  src.Version,
-		Revision: src.Revision,
-		Created:  src.Time,
-	})
+	img, src, err := BuildImage(ctx, *source, environ, certs, stderr)
 	if err != nil {
 		return err
 	}

@@ -426,3 +426,27 @@ func TestMainUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// A build of uncommitted changes says so: in the version, the label and a
+// warning, because nobody can rebuild that image from the commit.
+func TestBuildImageDirtyCheckout(t *testing.T) {
+	dir := fakeCheckout(t)
+	if err := os.WriteFile(filepath.Join(dir, "cmd/uid2-operator/extra.go"), []byte("package main\n\nconst extra = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	img, src, err := release.BuildImage(context.Background(), dir, os.Environ(), nil, &log)
+	if err != nil {
+		t.Fatalf("BuildImage: %v\n%s", err, log.String())
+	}
+	if !src.Dirty || src.Version != "v0.1.0-dirty" || !strings.Contains(log.String(), "has uncommitted changes; this image cannot be rebuilt from "+src.Revision) {
+		t.Errorf("BuildImage of a dirty checkout: source %+v, log %q; want Dirty, version v0.1.0-dirty and a warning", src, log.String())
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := cf.Config.Labels["org.opencontainers.image.version"]; v != "v0.1.0-dirty" {
+		t.Errorf("version label %q; want v0.1.0-dirty", v)
+	}
+}
