@@ -42,9 +42,9 @@ func (a *azureFlags) register(fl *pflag.FlagSet) {
 		"azure-aks: how long start-up retries the managed identity, Key Vault 401/403 and the SKR sidecar (0: try once)")
 }
 
-// useAzure reports whether serve runs the Azure start-up: --platform
-// azure-aks, enclave_platform "azure-aks" in the config file, or, with no
-// --platform, the three variables of the AKS guide.
+// useAzure reports whether serve runs the AKS start-up: --platform
+// azure-aks or, with no --platform, the three variables of the AKS guide.
+// (enclave_platform azure-cc without them runs runAzureCC instead.)
 func useAzure(a azureFlags, lookup func(string) (string, bool)) (bool, error) {
 	switch a.platform {
 	case platformAzureAKS:

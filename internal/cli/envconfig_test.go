@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -90,5 +92,35 @@ func TestEnvVarBadValue(t *testing.T) {
 	code, _, errs := run(t, "", "serve", "--http-addr", freeAddr(t), "--metrics-addr", "")
 	if code != 1 || !strings.Contains(errs, `environment variable enable_v2_encryption: must be true or false (got "no")`) {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+// TestConfigLayers: the reference's order, later wins: the default config
+// file ($VERTX_DEFAULT_CONFIG_PATH) < environment variables < --config.
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	def, over := filepath.Join(dir, "default-config.json"), filepath.Join(dir, "config.json")
+	os.WriteFile(def, []byte(`{"enable_v2_encryption":false,"optout_status_max_request_size":9,"some_java_only_key":1}`), 0o600)
+	os.WriteFile(over, []byte(`{"optout_status_max_request_size":2,"some_java_only_key":2}`), 0o600)
+	addr := freeAddr(t)
+	stop, _ := background(t, map[string]string{
+		"VERTX_DEFAULT_CONFIG_PATH":      def,
+		"enable_v2_encryption":           "true", // beats the default file
+		"optout_status_max_request_size": "1",    // loses to --config
+	}, "serve", "--config", over, "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false", "--drain-delay", "0", "--log-format", "text")
+	waitHealthy(t, "http://"+addr)
+	creds, _ := localdata.ReadCredentials()
+	c := &client.Client{BaseURL: "http://" + addr, APIKey: creds.All.APIKey, Secret: creds.All.Secret}
+	ctx := context.Background()
+	if _, err := c.Do(ctx, "/v2/optout/status", []byte(`{"advertising_ids":["a","b"]}`)); err != nil {
+		t.Fatalf("encrypted request with two ids: %v; want 200 (env turns encryption on, --config allows 2)", err)
+	}
+	var se *client.StatusError
+	if _, err := c.Do(ctx, "/v2/optout/status", []byte(`{"advertising_ids":["a","b","c"]}`)); !errors.As(err, &se) || se.Code != 400 {
+		t.Fatalf("three ids: %v; want 400", err)
+	}
+	code, errs := stop()
+	if code != 0 || strings.Count(errs, "some_java_only_key") != 1 {
+		t.Errorf("exit %d; want the unknown key listed once:\n%s", code, errs)
 	}
 }

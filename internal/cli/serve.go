@@ -67,6 +67,10 @@ attests to UID2 Core with the operator key (--operator-key or
 UID2_OPERATOR_KEY), loads every store and the opt-out data, then serves and
 keeps them in sync.
 
+Configuration layers, later wins (the reference operator's order): built-in
+defaults, --default-config, environment variables named exactly like a config
+key (e.g. enable_v2_encryption=false), --config, then flags.
+
 EXIT CODES
   0  stopped by SIGTERM/SIGINT after draining in-flight requests
   1  start-up failed (bad config, dataset, no active keys, port in use), or
