@@ -1,32 +1,55 @@
 package api
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
-// Response buffers are recycled: a 5,000-identity map answer is several
-// hundred KiB, and allocating it (plus its sealed copy) per request makes
-// the garbage collector a large share of the CPU.
+// Buffers of large requests and responses are recycled: a 1 MiB map
+// request and its multi-MiB answer, allocated per request, make the
+// garbage collector a large share of the CPU and let the heap grow with
+// garbage. The pool keeps one sync.Pool per power-of-two size class, so a
+// request for a large buffer never pulls (and drops) a smaller one.
 const (
 	minPooledBuf = 4 << 10
 	maxPooledBuf = 8 << 20 // larger buffers are left to the GC
 )
 
-type bufPool struct{ p sync.Pool }
+// sizeClasses covers minPooledBuf to maxPooledBuf.
+const sizeClasses = 12 // 4 KiB << 11 = 8 MiB
+
+type bufPool struct{ classes [sizeClasses]sync.Pool }
+
+// class returns the smallest class whose buffers hold n bytes.
+func class(n int) int {
+	if n <= minPooledBuf {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - bits.Len(uint(minPooledBuf-1))
+}
 
 // get returns an empty buffer with capacity at least n.
 func (bp *bufPool) get(n int) []byte {
-	if v, ok := bp.p.Get().(*[]byte); ok && cap(*v) >= n {
-		return (*v)[:0]
-	} else if ok {
-		bp.p.Put(v)
+	c := class(n)
+	if c >= sizeClasses {
+		return make([]byte, 0, n)
 	}
-	return make([]byte, 0, max(n, minPooledBuf))
+	if v, ok := bp.classes[c].Get().(*[]byte); ok {
+		return (*v)[:0]
+	}
+	return make([]byte, 0, minPooledBuf<<c)
 }
 
-// put recycles b; the caller must not use it afterwards.
+// put recycles b; the caller must not use it afterwards. A buffer goes to
+// the largest class it can serve.
 func (bp *bufPool) put(b []byte) {
 	if cap(b) < minPooledBuf || cap(b) > maxPooledBuf {
 		return
 	}
+	c := class(cap(b))
+	if minPooledBuf<<c > cap(b) {
+		c-- // cap is not a class size: it serves the class below
+	}
 	b = b[:0]
-	bp.p.Put(&b)
+	bp.classes[c].Put(&b)
 }

@@ -110,7 +110,8 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	}
 
 	m := s.newMapper(req)
-	out := make([]byte, 0, 3*len(arr)+256)
+	// An answer is about four times its input (identifier, raw UID, bucket).
+	out := req.responseBuf(4*len(arr) + 256)
 	out = append(out, `{"body":{"mapped":[`...)
 	var unmapped []byte
 	for it := jsonscan.Elements(arr); ; {
@@ -213,7 +214,7 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 	}
 
 	m := s.newMapper(req)
-	out := s.bufs.get(4*len(req.payload) + 256)
+	out := req.responseBuf(4*len(req.payload) + 256)
 	out = append(out, `{"body":{`...)
 	for i, kind := range v3Order {
 		if i > 0 {

@@ -179,9 +179,9 @@ func (s *Server) routes() {
 		{"POST /v2/token/refresh", s.handleRefresh},
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
 		{"POST /v2/token/logout", s.handleLogout},
-		{"POST /v2/identity/map", s.heavy(s.v2(store.RoleMapper, s.handleIdentityMapV2))},
-		{"POST /v3/identity/map", s.heavy(s.v2Validating(store.RoleMapper, s.handleIdentityMapV3))},
-		{"POST /v2/identity/buckets", s.heavy(s.v2(store.RoleMapper, s.handleBuckets))},
+		{"POST /v2/identity/map", s.heavy(s.v2Bulk(store.RoleMapper, s.handleIdentityMapV2, 0))},
+		{"POST /v3/identity/map", s.heavy(s.v2Bulk(store.RoleMapper, s.handleIdentityMapV3, uncheckedPayload))},
+		{"POST /v2/identity/buckets", s.heavy(s.v2Bulk(store.RoleMapper, s.handleBuckets, 0))},
 		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest)},
 		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
 		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
@@ -199,7 +199,7 @@ func (s *Server) routes() {
 	if !s.opt.DisableOptoutStatus {
 		roles := store.RoleMapper | store.RoleSharer | store.RoleIDReader
 		const pattern = "POST /v2/optout/status"
-		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.heavy(s.v2(roles, s.handleOptoutStatus)))))
+		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.heavy(s.v2Bulk(roles, s.handleOptoutStatus, 0)))))
 	}
 }
 
@@ -255,7 +255,12 @@ var errNotLoaded = errors.New("store not loaded")
 // readRequest reads the body and returns it with the snapshot the whole
 // request uses; a store without data yet is 503.
 func (s *Server) readRequest(r *http.Request) ([]byte, *store.Snapshot, error) {
-	body, err := readBody(r)
+	return s.readRequestInto(r, make([]byte, 0, bodyCap(r)))
+}
+
+// readRequestInto is readRequest reading into buf, which grows if needed.
+func (s *Server) readRequestInto(r *http.Request, buf []byte) ([]byte, *store.Snapshot, error) {
+	body, err := readBody(r, buf)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -266,26 +271,35 @@ func (s *Server) readRequest(r *http.Request) ([]byte, *store.Snapshot, error) {
 	return body, snap, nil
 }
 
-// readBody reads the (already capped) body; an over-limit body is 413.
-func readBody(r *http.Request) ([]byte, error) {
+// bodyCap is the buffer capacity for r's body: Content-Length (capped),
+// so typical bodies are read into one buffer of exactly their size.
+func bodyCap(r *http.Request) int {
+	if r.ContentLength > 0 {
+		return int(min(r.ContentLength, MaxRequestBody))
+	}
+	return 512
+}
+
+// readBody reads the (already capped) body into b[:0], growing it as
+// needed; an over-limit body is 413.
+func readBody(r *http.Request, b []byte) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	// Size the buffer from Content-Length (capped) so typical bodies are read
-	// with one allocation.
-	size := 512
-	if r.ContentLength > 0 {
-		size = int(min(r.ContentLength, MaxRequestBody)) + 1
-	}
-	b := make([]byte, 0, size)
+	b = b[:0]
 	var err error
 	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
 		var n int
-		n, err = r.Body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
+		if len(b) == cap(b) {
+			// Full: probe for EOF before growing, so a body of exactly
+			// Content-Length bytes stays in its buffer.
+			var probe [512]byte
+			n, err = r.Body.Read(probe[:])
+			b = append(b, probe[:n]...)
+		} else {
+			n, err = r.Body.Read(b[len(b):cap(b)])
+			b = b[:len(b)+n]
+		}
 		if err != nil {
 			break
 		}

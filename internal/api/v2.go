@@ -3,8 +3,10 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -16,6 +18,19 @@ type v2Request struct {
 	snap    *store.Snapshot
 	payload []byte // request JSON object; nil when empty
 	now     time.Time
+
+	bufs     *bufPool
+	prefixed bool // the handler built its answer on responseBuf
+}
+
+// responseBuf returns a pooled buffer for the response JSON of at least n
+// bytes, with envelope.ResponsePrefix bytes reserved in front so that the
+// flow seals the answer where it was written instead of copying it. A
+// handler that uses it returns the slice extended by appends, prefix and
+// all. Large answers (identity map) use it; the rest return plain JSON.
+func (r *v2Request) responseBuf(n int) []byte {
+	r.prefixed = true
+	return r.bufs.get(envelope.ResponsePrefix + n + envelope.TagSize)[:envelope.ResponsePrefix]
 }
 
 // v2Handler handles an opened request and returns the response JSON (the
@@ -26,7 +41,7 @@ type v2Handler func(req *v2Request) ([]byte, error)
 // body, authenticate with one of roles, open the envelope (§1.4), call h, seal
 // the response with the echoed nonce (§1.5.1).
 func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *http.Request) error {
-	return s.v2Flow(roles, h, true)
+	return s.v2Flow(roles, h, 0)
 }
 
 // v2Validating is v2 for handlers that validate the whole payload while they
@@ -34,12 +49,38 @@ func (s *Server) v2(roles store.Role, h v2Handler) func(http.ResponseWriter, *ht
 // error (§1.4 step 7); it skips the envelope's separate scan of the payload,
 // a measurable cost on 5,000-identity bodies.
 func (s *Server) v2Validating(roles store.Role, h v2Handler) func(http.ResponseWriter, *http.Request) error {
-	return s.v2Flow(roles, h, false)
+	return s.v2Flow(roles, h, uncheckedPayload)
 }
 
-func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(http.ResponseWriter, *http.Request) error {
+// v2Bulk is v2 for the bulk handlers (identity map, buckets, opt-out
+// status), which keep nothing of the payload once they return: the body is
+// read into a pooled buffer and recycled with the response, so a flood of
+// 1 MiB requests does not turn into 1 MiB of garbage each. opts may add
+// uncheckedPayload.
+func (s *Server) v2Bulk(roles store.Role, h v2Handler, opts v2Options) func(http.ResponseWriter, *http.Request) error {
+	return s.v2Flow(roles, h, opts|pooledBody)
+}
+
+// v2Options select variants of the v2 flow.
+type v2Options uint8
+
+const (
+	uncheckedPayload v2Options = 1 << iota // see v2Validating
+	pooledBody                             // see v2Bulk
+)
+
+func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http.ResponseWriter, *http.Request) error {
+	checkPayload := opts&uncheckedPayload == 0
 	return func(w http.ResponseWriter, r *http.Request) error {
-		body, snap, err := s.readRequest(r)
+		var body []byte
+		var snap *store.Snapshot
+		var err error
+		if opts&pooledBody != 0 {
+			body, snap, err = s.readRequestInto(r, s.bufs.get(bodyCap(r)))
+			defer s.bufs.put(body)
+		} else {
+			body, snap, err = s.readRequest(r)
+		}
 		if err != nil {
 			return err
 		}
@@ -57,11 +98,16 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(h
 					return clientError(msgPayloadNotJSON)
 				}
 			}
-			resp, err := h(&v2Request{http: r, client: client, snap: snap, payload: payload, now: now})
+			v2r := &v2Request{http: r, client: client, snap: snap, payload: payload, now: now, bufs: &s.bufs}
+			resp, err := h(v2r)
 			if err != nil {
 				return err
 			}
-			writeJSON(w, http.StatusOK, resp)
+			json := resp
+			if v2r.prefixed {
+				json = resp[envelope.ResponsePrefix:]
+			}
+			writeJSON(w, http.StatusOK, json)
 			s.bufs.put(resp)
 			return nil
 		}
@@ -78,24 +124,25 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, checkPayload bool) func(h
 			}
 			return err
 		}
-		resp, err := h(&v2Request{http: r, client: client, snap: snap, payload: req.Payload, now: now})
+		v2r := &v2Request{http: r, client: client, snap: snap, payload: req.Payload, now: now, bufs: &s.bufs}
+		resp, err := h(v2r)
 		if err != nil {
 			return err
 		}
-		sealed, err := envelope.AppendSealWith(s.bufs.get(len(resp)+64), client.Cipher, req.Nonce, resp, now, s.rand)
-		s.bufs.put(resp)
+		// The answer is written once: sealed where the handler built it
+		// (responseBuf) and, for text, base64-encoded on its way out.
+		var sealed []byte
+		if v2r.prefixed {
+			sealed, err = envelope.SealInPlace(resp, client.Cipher, req.Nonce, now, s.rand)
+		} else {
+			sealed, err = envelope.AppendSealWith(s.bufs.get(len(resp)+64), client.Cipher, req.Nonce, resp, now, s.rand)
+			s.bufs.put(resp)
+		}
 		if err != nil {
 			return plainError(http.StatusInternalServerError, err)
 		}
-		out := sealed
-		if req.Mode != envelope.ModeBinary {
-			out = envelope.AppendBody(s.bufs.get(len(sealed)*4/3+4), req.Mode, sealed)
-			s.bufs.put(sealed)
-		}
-		w.Header().Set("Content-Type", req.Mode.ContentType())
-		w.WriteHeader(http.StatusOK)
-		w.Write(out)
-		s.bufs.put(out)
+		s.writeEnvelope(w, req.Mode, sealed)
+		s.bufs.put(sealed)
 		return nil
 	}
 }
@@ -114,4 +161,34 @@ func success(body []byte) []byte {
 // statusResponse is {"status":"<status>"} for encrypted no-body answers.
 func statusResponse(status string) []byte {
 	return appendErrorBody(nil, status, "")
+}
+
+// base64Chunk is how many sealed bytes writeEnvelope encodes per write: a
+// multiple of 3, so chunks join into one valid base64 text.
+const base64Chunk = 48 << 10
+
+// writeEnvelope writes a sealed response for mode with its Content-Length:
+// binary as is, text base64-encoded through a small pooled buffer, so a
+// large answer is never held twice.
+func (s *Server) writeEnvelope(w http.ResponseWriter, mode envelope.Mode, sealed []byte) {
+	h := w.Header()
+	h.Set("Content-Type", mode.ContentType())
+	if mode == envelope.ModeBinary {
+		h.Set("Content-Length", strconv.Itoa(len(sealed)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(sealed)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(b64.EncodedLen(len(sealed))))
+	w.WriteHeader(http.StatusOK)
+	n := min(len(sealed), base64Chunk)
+	scratch := s.bufs.get(b64.EncodedLen(n))[:b64.EncodedLen(n)]
+	for len(sealed) > 0 {
+		chunk := sealed[:min(len(sealed), base64Chunk)]
+		if _, err := w.Write(b64.AppendEncode(scratch[:0], chunk)); err != nil {
+			break // the client is gone; net/http logs nothing more useful
+		}
+		sealed = sealed[len(chunk):]
+	}
+	s.bufs.put(scratch)
 }

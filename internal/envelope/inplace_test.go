@@ -55,3 +55,35 @@ func TestOpenInPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestSealInPlace checks that sealing in the response buffer gives the
+// bytes AppendSealWith gives, with and without spare capacity for the tag.
+func TestSealInPlace(t *testing.T) {
+	aead, err := envelope.NewCipher(bytes.Repeat([]byte{5}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(1_700_000_000_123)
+	nonce := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
+	for _, n := range []int{0, 1, 30, 5000} {
+		json := bytes.Repeat([]byte{'x'}, n)
+		want, err := envelope.AppendSealWith(nil, aead, nonce, json, now, bytes.NewReader(make([]byte, 12)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, spare := range []int{0, envelope.TagSize} {
+			buf := make([]byte, envelope.ResponsePrefix, envelope.ResponsePrefix+n+spare)
+			buf = append(buf, json...)
+			got, err := envelope.SealInPlace(buf, aead, nonce, now, bytes.NewReader(make([]byte, 12)))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("SealInPlace(%d bytes, spare %d) = %x, %v; want %x", n, spare, got, err, want)
+			}
+			if spare > 0 && &got[0] != &buf[0] {
+				t.Fatalf("SealInPlace with spare capacity copied the buffer")
+			}
+		}
+	}
+	if _, err := envelope.SealInPlace(make([]byte, 3), aead, nonce, now, nil); err == nil {
+		t.Fatal("SealInPlace(short buffer) = nil error")
+	}
+}

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"crypto/cipher"
+	crand "crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
@@ -30,6 +31,46 @@ func AppendSealWith(dst []byte, secret cipher.AEAD, nonce [8]byte, json []byte, 
 	binary.BigEndian.PutUint64(head[0:8], uint64(now.UnixMilli()))
 	copy(head[8:], nonce[:])
 	return gcmAppendSeal(dst, secret, head[:], json, rand)
+}
+
+// ResponsePrefix is the room SealInPlace needs in front of the response
+// JSON: the IV and the timestamp/nonce header.
+const ResponsePrefix = ivSize + headerSize
+
+// TagSize is the bytes SealInPlace appends: the GCM tag.
+const TagSize = tagSize
+
+// SealInPlace seals a response whose JSON is buf[ResponsePrefix:], in buf
+// itself: it writes the IV and header into buf[:ResponsePrefix], encrypts
+// from the header on in place and appends the tag, returning the whole
+// envelope (§1.5.1), byte for byte what AppendSealWith(nil, …) returns.
+// Give buf TagSize bytes of spare capacity to avoid a copy. rand supplies
+// the IV; nil means crypto/rand.
+func SealInPlace(buf []byte, secret cipher.AEAD, nonce [8]byte, now time.Time, rand io.Reader) ([]byte, error) {
+	if len(buf) < ResponsePrefix {
+		return nil, fmt.Errorf("envelope: SealInPlace: buffer shorter than ResponsePrefix")
+	}
+	if secret == nil {
+		return nil, fmt.Errorf("envelope: secret: no cipher")
+	}
+	if rand == nil {
+		rand = crand.Reader
+	}
+	if _, err := io.ReadFull(rand, buf[:ivSize]); err != nil {
+		return nil, fmt.Errorf("envelope: read iv: %w", err)
+	}
+	binary.BigEndian.PutUint64(buf[ivSize:ivSize+8], uint64(now.UnixMilli()))
+	copy(buf[ivSize+8:ResponsePrefix], nonce[:])
+	pt := buf[ivSize:]
+	ct := secret.Seal(pt[:0], buf[:ivSize], pt, nil)
+	if &ct[0] != &buf[ivSize] {
+		// Seal grew into a new array: put the IV in front of it.
+		out := make([]byte, ivSize+len(ct))
+		copy(out, buf[:ivSize])
+		copy(out[ivSize:], ct)
+		return out, nil
+	}
+	return buf[:ivSize+len(ct)], nil
 }
 
 // AppendBody appends sealed, an envelope from [AppendSeal] or [SealRequest],
