@@ -42,14 +42,15 @@ func BuildArgs(out, version string) []string {
 
 // BuildEnv returns environ with every variable that changes the compiled
 // bytes pinned: a static (CGO_ENABLED=0) linux binary for goarch at the
-// baseline GOAMD64=v1, no GOFLAGS or GOEXPERIMENT from the caller's machine,
-// and GOTOOLCHAIN=toolchain when toolchain is not empty (go.mod's toolchain
+// baseline GOAMD64=v1; module mode with no go.work from a parent directory
+// (which could swap dependency versions); no FIPS 140 module; no GOFLAGS or
+// GOEXPERIMENT from the caller's machine; and GOTOOLCHAIN=toolchain when toolchain is not empty (go.mod's toolchain
 // line, see Toolchain): the go command then runs exactly that release,
 // downloading it from the module proxy if the local Go is another one.
 func BuildEnv(environ []string, goarch, toolchain string) []string {
 	pinned := []string{
 		"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch, "GOAMD64=v1", "GOARM64=v8.0",
-		"GOFLAGS=", "GOEXPERIMENT=",
+		"GO111MODULE=on", "GOWORK=off", "GOFIPS140=off", "GOFLAGS=", "GOEXPERIMENT=",
 	}
 	if toolchain != "" {
 		pinned = append(pinned, "GOTOOLCHAIN="+toolchain)

@@ -148,8 +148,10 @@ func TestBuildEnvPinsWhatChangesTheBinary(t *testing.T) {
 	environ := []string{
 		"HOME=/home/u", "GOFLAGS=-race -tags=debug", "CGO_ENABLED=1", "GOARCH=arm64", "GOAMD64=v3",
 		"GOEXPERIMENT=arenas", "GOOS=darwin", "GOCACHE=/cache", "GOTOOLCHAIN=auto",
+		"GOWORK=/home/u/go.work", "GO111MODULE=off", "GOFIPS140=latest",
 	}
-	pinned := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOARM64=v8.0", "GOFLAGS=", "GOEXPERIMENT="}
+	pinned := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOARM64=v8.0",
+		"GO111MODULE=on", "GOWORK=off", "GOFIPS140=off", "GOFLAGS=", "GOEXPERIMENT="}
 	for _, tc := range []struct {
 		toolchain string
 		want      []string
