@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -329,6 +330,7 @@ func (c *Client) GetOptout(ctx context.Context, url string) ([]byte, error) {
 
 func (c *Client) getAttested(ctx context.Context, url string, optout bool) ([]byte, error) {
 	if err := c.ensure(ctx); err != nil {
+		c.logDownloadFailure(url, 0, "attestation", err)
 		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -363,15 +365,60 @@ func (c *Client) Download(ctx context.Context, url string) ([]byte, error) {
 }
 
 func (c *Client) do(req *http.Request, limit int64) ([]byte, error) {
+	b, status, kind, err := c.get(req, limit)
+	if err != nil {
+		c.logDownloadFailure(req.URL.String(), status, kind, err)
+	}
+	return b, err
+}
+
+// E12 is the runtime error the UID2 docs' private-operator table tells
+// operators to look for when Core, Opt-Out or storage downloads fail; its
+// text is what that table quotes and the reference writes. Operators
+// search logs for it; do not change.
+const (
+	msgE12     = "E12: Data Download Failure"
+	docsE12URL = "https://unifiedid.com/docs/guides/integration-options-private-operator"
+)
+
+// logDownloadFailure writes the E12 line for a failed GET: the HTTP status
+// when there was one, else the kind of failure, and the URL without its
+// query (presigned URLs carry credentials there). err comes from get or
+// ensure, whose texts carry no secrets.
+func (c *Client) logDownloadFailure(url string, status int, kind string, err error) {
+	msg := msgE12 + " - exception: " + kind
+	if status != 0 {
+		msg = fmt.Sprintf("%s - HTTP response code %d", msgE12, status)
+	}
+	c.log().Error(msg, "url", redactURL(url), "err", err, "docs", docsE12URL)
+}
+
+// get runs one GET and returns the body, or the HTTP status (0 when none
+// arrived) or the kind of failure, and the error.
+func (c *Client) get(req *http.Request, limit int64) (body []byte, status int, kind string, err error) {
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", redactURL(req.URL.String()), unwrapURLError(err))
+		kind = "connection"
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			kind = "timeout"
+		}
+		return nil, 0, kind, fmt.Errorf("GET %s: %w", redactURL(req.URL.String()), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, &StatusError{URL: redactURL(req.URL.String()), Status: resp.StatusCode}
+		return nil, resp.StatusCode, "", &StatusError{URL: redactURL(req.URL.String()), Status: resp.StatusCode}
 	}
+	b, err := readLimited(req, resp, limit)
+	if err != nil {
+		return nil, 0, "read", err
+	}
+	return b, 0, "", nil
+}
+
+// readLimited reads a 2xx body of at most limit bytes, whole.
+func readLimited(req *http.Request, resp *http.Response, limit int64) ([]byte, error) {
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 && resp.ContentLength <= limit {
 		buf.Grow(int(resp.ContentLength))
