@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -9,34 +11,44 @@ import (
 // writeOutput writes data to path for an -o flag without ever replacing
 // what path is:
 //   - a regular file, or no file: written to a temporary file next to it,
-//     then renamed, so a reader never sees half a file (mode perm when new);
-//   - a symlink: the same, at the file it points to, so the link stays;
-//     a dangling link is refused;
-//   - a device, FIFO or socket (/dev/null, /dev/stdout, <(…)): opened and
-//     written through; renaming over it would replace /dev/null for every
-//     process when run as root (issue 9);
+//     then renamed, so a reader never sees half a file (mode perm);
+//   - a symlink to a regular file: the same at the file it points to, so
+//     the link stays; a dangling link is refused;
+//   - a device, FIFO or socket, directly or through a link (/dev/null,
+//     /dev/stdout, <(…)): opened and written through; renaming over it
+//     would replace /dev/null for every process when run as root (issue 9);
 //   - a directory: refused.
 func writeOutput(path string, data []byte, perm os.FileMode) error {
-	target := path
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		resolved, err := filepath.EvalSymlinks(path)
-		if err != nil {
-			return fmt.Errorf("%s: symlink to a missing file (%w); write to the target itself", path, err)
-		}
-		target = resolved
-	}
-	fi, err := os.Stat(target)
+	fi, err := os.Stat(path) // follows links, /proc magic links included
 	switch {
-	case os.IsNotExist(err):
-		return replaceFile(target, data, perm)
+	case errors.Is(err, fs.ErrNotExist):
+		if lfi, lerr := os.Lstat(path); lerr == nil && lfi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("%s: symlink to a missing file; write to the target itself", path)
+		}
+		return replaceFile(path, data, perm)
 	case err != nil:
 		return err
 	case fi.IsDir():
 		return fmt.Errorf("%s: is a directory; give a file name", path)
-	case fi.Mode().IsRegular():
-		return replaceFile(target, data, perm)
+	case !fi.Mode().IsRegular():
+		return writeThrough(path, data)
 	}
-	f, err := os.OpenFile(target, os.O_WRONLY, 0)
+	target := path
+	if lfi, err := os.Lstat(path); err == nil && lfi.Mode()&os.ModeSymlink != 0 {
+		resolved, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			// A link the kernel follows but no path names (a /proc fd
+			// of a deleted file): write through it.
+			return writeThrough(path, data)
+		}
+		target = resolved
+	}
+	return replaceFile(target, data, perm)
+}
+
+// writeThrough opens an existing path for writing and writes data to it.
+func writeThrough(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}

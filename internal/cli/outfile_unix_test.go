@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,5 +133,33 @@ func TestAKSOutputDirectoryRefused(t *testing.T) {
 	code, _, errOut := runAKS(t, "plan", "-o", dir)
 	if code != ExitError || !strings.Contains(errOut, "is a directory") {
 		t.Fatalf("aks plan -o DIR = %d: %s; want an error saying it is a directory", code, errOut)
+	}
+}
+
+// -o /dev/stdout or -o >(…) name a /proc magic link to a pipe, which
+// filepath.EvalSymlinks cannot resolve ("pipe:[123]"); it must be written
+// through, not refused as a dangling link.
+func TestAKSOutputThroughProcFDPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	path := filepath.Join("/proc/self/fd", strconv.Itoa(int(w.Fd())))
+	if _, err := os.Lstat(path); err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	guideEnv(t)
+	got := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- string(b)
+	}()
+	code, _, errOut := runAKS(t, "plan", "-o", path)
+	w.Close()
+	out := <-got
+	if code != ExitOK || !strings.HasPrefix(out, "#!/usr/bin/env bash") {
+		t.Fatalf("aks plan -o %s = %d: %s; pipe got %.60q", path, code, errOut, out)
 	}
 }
