@@ -83,8 +83,9 @@ func helmRender(t *testing.T, vals map[string]any, cluster engine.ClientProvider
 
 func TestHelmLint(t *testing.T) {
 	for name, vals := range map[string]map[string]any{
-		"default": chartValues(nil),
-		"hpa":     chartValues(map[string]any{"autoscaling": map[string]any{"enabled": true}}),
+		"default":    chartValues(nil),
+		"hpa":        chartValues(map[string]any{"autoscaling": map[string]any{"enabled": true}}),
+		"monitoring": monitoringValues(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			l := lint.AllWithKubeVersion(chartDir, vals, "default", nil)
