@@ -10,17 +10,18 @@ import (
 
 // monitoringValues turns on every optional monitoring object.
 func monitoringValues() map[string]any {
-	on := map[string]any{"enabled": true}
+	// A fresh map per key: Helm merges defaults into the maps it is given.
+	on := func() map[string]any { return map[string]any{"enabled": true} }
 	return chartValues(map[string]any{
 		"podAnnotations": map[string]any{"example.com/team": "ids",
 			"microsoft.containerinstance.virtualnode.ccepolicy": "override"},
 		"metrics": map[string]any{
 			"scrapeAnnotations": true,
-			"service":           on,
+			"service":           on(),
 			"serviceMonitor":    map[string]any{"enabled": true, "labels": map[string]any{"release": "kps"}},
-			"podMonitor":        on,
-			"prometheusRule":    on,
-			"dashboard":         on,
+			"podMonitor":        on(),
+			"prometheusRule":    on(),
+			"dashboard":         on(),
 		},
 	})
 }
