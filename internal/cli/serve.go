@@ -352,23 +352,14 @@ func localPaths(cfg config.Config) store.Paths {
 // newProcess returns the process lifecycle of serve: readiness turns 503
 // (checker.ShuttingDown) first thing in the drain.
 func newProcess(cfg config.Config, log *slog.Logger, checker *health.Checker, reg *prometheus.Registry) *lifecycle.Process {
-	cut := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "uid2_operator_responses_cut_total",
-		Help: "Responses cut by the write timeout (--write-timeout).",
-	})
-	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "uid2_operator_ready",
-		Help: "1 when /ops/healthcheck answers 200 (readiness), else 0.",
-	}, func() float64 {
+	cut := metrics.ResponsesCut.NewCounterVec().WithLabelValues()
+	ready := metrics.Ready.NewGaugeFunc(func() float64 {
 		if ok, _ := checker.Healthy(); ok {
 			return 1
 		}
 		return 0
 	})
-	degraded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "uid2_operator_degraded_conditions",
-		Help: "Degraded conditions (still serving; listed in /ops/status): Core, Opt-Out or attestation failing, salts expired.",
-	}, func() float64 { return float64(len(checker.Degraded())) })
+	degraded := metrics.DegradedConditions.NewGaugeFunc(func() float64 { return float64(len(checker.Degraded())) })
 	reg.MustRegister(cut, ready, degraded)
 	return lifecycle.New(lifecycle.Options{
 		DrainDelay:      cfg.DrainDelay,

@@ -85,6 +85,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, v := range []*prometheus.CounterVec{m.cloudRefreshed, m.cloudFailures, m.cloudDownloaded, m.cloudDLFails} {
 		v.WithLabelValues(optoutStore)
 	}
+	m.cloudDuration.WithLabelValues(optoutStore, "success")
+	m.cloudDuration.WithLabelValues(optoutStore, "failure")
 	m.cloudFailing.WithLabelValues(optoutStore).Set(0)
 	m.cloudDownloading.WithLabelValues(optoutStore).Set(0)
 	m.health.WithLabelValues("cloudsync-" + optoutStore).Set(0)
@@ -166,6 +168,8 @@ func (m *Metrics) optoutOK(entries, files int, version int64, at float64) {
 	m.optoutFiles.Set(float64(files))
 	m.optoutLastSync.Set(at)
 	m.cloudRefreshed.WithLabelValues(optoutStore).Inc()
+	m.cloudDuration.WithLabelValues(optoutStore, "success")
+	m.cloudDuration.WithLabelValues(optoutStore, "failure")
 	m.cloudFailing.WithLabelValues(optoutStore).Set(0)
 	m.health.WithLabelValues("cloudsync-" + optoutStore).Set(1)
 }

@@ -208,6 +208,12 @@ var (
 
 // Process families (cli).
 var (
+	Ready = Family{Name: "uid2_operator_ready", Kind: Gauge, Ours: true,
+		Help: "1 when /ops/healthcheck answers 200 (readiness), else 0."}
+	DegradedConditions = Family{Name: "uid2_operator_degraded_conditions", Kind: Gauge, Ours: true,
+		Help: "Degraded conditions (still serving; listed in /ops/status): Core, Opt-Out or attestation failing, salts expired."}
+	ResponsesCut = Family{Name: "uid2_operator_responses_cut_total", Kind: Counter, Ours: true,
+		Help: "Responses cut by the write timeout (--write-timeout)."}
 	AppStatus = Family{Name: "app_status", Kind: Gauge, Labels: []string{"version"},
 		Help: "Always 1; the version label is the operator's image version."}
 )
@@ -227,7 +233,7 @@ func Families() []Family {
 		CloudDownloading, CloudDownloadDuration,
 		OptoutEntriesIndexed, OptoutDeltasIndexed, OptoutPartitionsIndexed, OptoutIndexUpdated,
 		OptoutLastSync, OptoutDataTimestamp, OptoutFiles, OptoutBadFileNames,
-		AppStatus,
+		Ready, DegradedConditions, ResponsesCut, AppStatus,
 	}
 }
 
