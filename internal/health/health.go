@@ -42,7 +42,7 @@ const (
 	AttestFailureLimit = 12 * time.Hour
 	// DefaultWatchdogPeriod is how often Watch checks the fatal limits and
 	// logs changes of the degraded conditions.
-	DefaultWatchdogPeriod = 10 * time.Second
+	DefaultWatchdogPeriod = 5 * time.Second
 )
 
 // Readiness reasons. Probes and people match these texts.
