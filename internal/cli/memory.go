@@ -31,7 +31,7 @@ type memoryFlags struct {
 func (f *memoryFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.limit, "memory-limit", "", "the container's memory `size` (e.g. 1GiB); default: the cgroup's memory.max or memory.limit_in_bytes")
 	fl.StringVar(&f.budget, "admission-budget", "", "memory `size` that heavy requests (identity map, buckets, opt-out status) may hold together; default: 25% of the memory limit, 256MiB without one")
-	fl.IntVar(&f.slots, "admission-slots", 0, "heavy requests that may run at once (default 2 per CPU)")
+	fl.IntVar(&f.slots, "admission-slots", 0, "heavy requests that may run at once (default 1 per CPU, GOMAXPROCS)")
 	fl.DurationVar(&f.wait, "admission-wait", config.DefaultAdmissionWait, "how long a heavy request waits for admission before 429 with Retry-After (must be below the read and write timeouts)")
 }
 
@@ -92,7 +92,7 @@ func sizeMemory(cfg *config.Config, log *slog.Logger, getenv func(string) string
 		cfg.AdmissionBudget = admission.Budget(base)
 	}
 	if cfg.AdmissionSlots == 0 {
-		cfg.AdmissionSlots = 2 * runtime.GOMAXPROCS(0)
+		cfg.AdmissionSlots = runtime.GOMAXPROCS(0)
 	}
 	if cfg.AdmissionWait >= cfg.ReadTimeout || cfg.AdmissionWait >= cfg.WriteTimeout {
 		return usageError{fmt.Errorf("--admission-wait: %s must be below the read and write timeouts (%s, %s): the wait counts against both",
