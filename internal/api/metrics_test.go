@@ -1,14 +1,20 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
 
@@ -204,4 +210,44 @@ func summary(t *testing.T, fams map[string]*dto.MetricFamily, name string, label
 		}
 	}
 	return count, s
+}
+
+// TestMetricsAddNoAllocations: with metrics on, a token generate and a
+// refresh allocate no more than with metrics off (label children are
+// cached, recorders pooled).
+func TestMetricsAddNoAllocations(t *testing.T) {
+	now := time.Now()
+	f := newFixture(t, api.Options{Now: func() time.Time { return now }})
+	secret, _ := base64.StdEncoding.DecodeString(f.creds.Generator.Secret)
+	env, err := envelope.SealRequest(nil, secret, []byte(`{"email":"user@example.com"}`), now, [8]byte{1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(base64.StdEncoding.EncodeToString(env))
+	allocs := func(m *api.Metrics) float64 {
+		h := api.New(api.Options{Store: f.store, Metrics: m, Now: func() time.Time { return now }}).Handler()
+		req := httptest.NewRequest("POST", "/v2/token/generate", nil)
+		req.Header.Set("Authorization", "Bearer "+f.creds.Generator.APIKey)
+		req.Header.Set("X-UID2-Client-Version", "uid2-client-python-2.4.0")
+		req.Header.Set("Origin", "https://publisher.example")
+		rd := bytes.NewReader(body)
+		var w discardWriter
+		serve := func() {
+			rd.Reset(body)
+			req.Body = io.NopCloser(rd)
+			req.ContentLength = int64(len(body))
+			w.reset()
+			h.ServeHTTP(&w, req)
+			if w.code != 200 {
+				t.Fatalf("status %d", w.code)
+			}
+		}
+		serve() // first request resolves the label children
+		return testing.AllocsPerRun(200, serve)
+	}
+	off := allocs(nil)
+	on := allocs(api.NewMetrics(prometheus.NewRegistry()))
+	if on > off {
+		t.Errorf("generate: %v allocs with metrics, %v without; want no more", on, off)
+	}
 }
