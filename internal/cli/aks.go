@@ -111,7 +111,10 @@ func newAKSPreflightCommand(s streams, load func(*cobra.Command) aks.Vars) *cobr
 confidential-container region list (warning), CIDR containment and overlap,
 the service CIDR and DNS IP, the Kubernetes and virtual-node chart versions,
 node counts, and, when OPERATOR_KEY is set, the key's environment letter.
-It makes no Azure call. Each finding names the variable, the problem and the fix.`,
+It makes no Azure call. Each finding names the variable, the problem and the fix.
+Then it lists the egress the operator needs for DEPLOYMENT_ENV: the UID2
+Core, Opt-Out and storage hosts (failover replicas included) to allow on
+HTTPS from subnet cg.`,
 		Example: `  uid2-operator aks preflight
   KEYVAULT_NAME=my--vault uid2-operator aks preflight --json` + "\n" + aksExitCodes,
 		Args: noArgs,
@@ -203,7 +206,11 @@ virtual-node chart over HTTPS, recovers a soft-deleted vault, waits for RBAC
 propagation and renders the manifest without sed.
 
 The operator key is read from $OPERATOR_KEY when the script runs; it is never
-written into the script. The inputs must pass preflight.`,
+written into the script. The inputs must pass preflight. The script's header
+(and, with -o, stdout) lists the egress the operator needs, as preflight does.
+
+-o writes through a device, FIFO or pipe (/dev/null, /dev/stdout) and keeps a
+symlink; only a regular file is replaced, atomically.`,
 		Example: `  uid2-operator aks plan -o provision.sh
   OPERATOR_KEY=... bash provision.sh` + "\n" + aksExitCodes,
 		Args: noArgs,
