@@ -2,8 +2,10 @@ package aks
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/template"
 
@@ -26,7 +28,23 @@ type PlanOptions struct {
 	RenderedPath string
 	// PolicyFile, when set, is passed to render as --cce-policy-file.
 	PolicyFile string
+	// BuiltinManifest renders the manifest built into uid2-operator (no
+	// --file): the one `aks policy` measured when ManifestPath is unset.
+	BuiltinManifest bool
+	// EnclaveID is the SHA-256 of the policy the deployment carries,
+	// computed in step 0 before the script is written (required). The
+	// script checks the policy against it before any az call and again
+	// after render, and tells the user to register it with UID2.
+	EnclaveID string
+	// ImageLayout, when set, is the OCI layout of the user's own build:
+	// the script pushes it to IMAGE (uid2-release push) before rendering.
+	ImageLayout string
 }
+
+// ErrNoEnclaveID means Plan was called before step 0 computed the policy.
+var ErrNoEnclaveID = errors.New("plan: no enclave id: step 0 (image, CCE policy, enclave id) must run first")
+
+var reEnclaveID = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // Plan writes the complete, ordered provisioning script of the integration
 // guide for v (a bash script). It refuses inputs that fail Preflight. The
@@ -37,6 +55,12 @@ type PlanOptions struct {
 func Plan(w io.Writer, v Vars, opts PlanOptions) error {
 	if err := Preflight(v).Err(); err != nil {
 		return err
+	}
+	if !reEnclaveID.MatchString(opts.EnclaveID) {
+		return ErrNoEnclaveID
+	}
+	if opts.ImageLayout != "" && v.Image == "" {
+		return fmt.Errorf("plan: IMAGE must name the registry repository to push %s to (e.g. myacr.azurecr.io/uid2-operator:1.0)", opts.ImageLayout)
 	}
 	if opts.ManifestPath == "" {
 		opts.ManifestPath = "operator.yaml"
@@ -63,12 +87,15 @@ func Plan(w io.Writer, v Vars, opts PlanOptions) error {
 	data := struct {
 		Exports                  []export
 		ManifestPath, PolicyFile string
+		BuiltinManifest          bool
+		EnclaveID, ImageLayout   string
 		RenderedPath             string
 		K8sMinor, Deployment     string
+		Annotation               string
 		Egress                   []egress.Host
 		EgressPort               int
-	}{exports, opts.ManifestPath, opts.PolicyFile, opts.RenderedPath, minor, DeploymentName,
-		egress.Hosts(v.DeploymentEnv), egress.Port}
+	}{exports, opts.ManifestPath, opts.PolicyFile, opts.BuiltinManifest, opts.EnclaveID, opts.ImageLayout,
+		opts.RenderedPath, minor, DeploymentName, AnnotationCCEPolicy, egress.Hosts(v.DeploymentEnv), egress.Port}
 	if err := planTmpl.Execute(w, data); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}

@@ -2,6 +2,7 @@ package aks_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"os"
 	"os/exec"
@@ -18,6 +19,12 @@ func TestPlanGolden(t *testing.T) {
 		set  func(*aks.Vars, *aks.PlanOptions)
 	}{
 		{"guide", func(*aks.Vars, *aks.PlanOptions) {}},
+		{"ownbuild", func(v *aks.Vars, o *aks.PlanOptions) {
+			v.Image = "myacr.azurecr.io/uid2-operator:5.0.0"
+			o.BuiltinManifest = true
+			o.PolicyFile = "cce-policy.base64"
+			o.ImageLayout = "out/image"
+		}},
 		{"custom", func(v *aks.Vars, o *aks.PlanOptions) {
 			v.SubscriptionID = ""
 			v.Location = "westus3"
@@ -30,7 +37,7 @@ func TestPlanGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, opts := guideVars(), aks.PlanOptions{}
+			v, opts := guideVars(), aks.PlanOptions{EnclaveID: testEnclaveID}
 			tt.set(&v, &opts)
 			var buf bytes.Buffer
 			if err := aks.Plan(&buf, v, opts); err != nil {
@@ -46,7 +53,7 @@ func TestPlanOrderAndFixes(t *testing.T) {
 	var buf bytes.Buffer
 	v := guideVars()
 	v.OperatorKey = "UID2-O-I-1-neverinscript"
-	if err := aks.Plan(&buf, v, aks.PlanOptions{}); err != nil {
+	if err := aks.Plan(&buf, v, aks.PlanOptions{EnclaveID: testEnclaveID}); err != nil {
 		t.Fatal(err)
 	}
 	s := buf.String()
@@ -69,6 +76,10 @@ func TestPlanOrderAndFixes(t *testing.T) {
 		}
 		at += i
 	}
+	// Step 0 (policy and enclave id) comes before the first az command run.
+	if s0, az := strings.Index(s, `step "0. CCE policy and enclave id`), strings.Index(s, "az account show"); s0 < 0 || az < s0 {
+		t.Errorf("step 0 at %d, first az call at %d; want step 0 first", s0, az)
+	}
 	for _, want := range []string{
 		"https://github.com/microsoft/virtualnodesOnAzureContainerInstances.git", // not git@
 		"--branch \"virtualnode-${VIRTUALNODE_CHART_VERSION}\"",
@@ -90,10 +101,23 @@ func TestPlanRefusesBadInput(t *testing.T) {
 	v := guideVars()
 	v.Location = "northeurope"
 	var ce *aks.CheckError
-	if err := aks.Plan(&bytes.Buffer{}, v, aks.PlanOptions{}); !errors.As(err, &ce) {
+	if err := aks.Plan(&bytes.Buffer{}, v, aks.PlanOptions{EnclaveID: testEnclaveID}); !errors.As(err, &ce) {
 		t.Fatalf("Plan(northeurope) = %v; want *CheckError", err)
 	}
+	if err := aks.Plan(&bytes.Buffer{}, guideVars(), aks.PlanOptions{}); !errors.Is(err, aks.ErrNoEnclaveID) {
+		t.Errorf("Plan(no enclave id) = %v; want ErrNoEnclaveID", err)
+	}
+	err := aks.Plan(&bytes.Buffer{}, guideVars(), aks.PlanOptions{EnclaveID: testEnclaveID, ImageLayout: "out/image"})
+	if err == nil || !strings.Contains(err.Error(), "IMAGE") {
+		t.Errorf("Plan(layout, no IMAGE) = %v; want an error naming IMAGE", err)
+	}
 }
+
+// testEnclaveID is the SHA-256 of planPolicy.
+const (
+	planPolicy    = "package policy\n"
+	testEnclaveID = "89d09cb5c2f579afa733a1f68ae0dd5ff13e59efa75b870c64ca9fd62e9ec139"
+)
 
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{"": "''", "a b": "'a b'", "it's": `'it'\''s'`, "$(x)": "'$(x)'"} {
@@ -125,7 +149,7 @@ func TestPlanNamesEgress(t *testing.T) {
 	v := guideVars()
 	v.DeploymentEnv = "prod"
 	var buf bytes.Buffer
-	if err := aks.Plan(&buf, v, aks.PlanOptions{}); err != nil {
+	if err := aks.Plan(&buf, v, aks.PlanOptions{EnclaveID: testEnclaveID}); err != nil {
 		t.Fatal(err)
 	}
 	s := buf.String()
@@ -139,5 +163,80 @@ func TestPlanNamesEgress(t *testing.T) {
 	}
 	if strings.Contains(s, "-integ") {
 		t.Errorf("prod plan names an integ host")
+	}
+}
+
+// Step 0 runs before any az call: with a policy that does not match the
+// planned enclave id the script stops there, and az is never run; with
+// the planned policy it prints the enclave id and only then calls az.
+func TestPlanStepZeroStopsBeforeAz(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed")
+	}
+	for _, tool := range []string{"base64", "tr", "cut"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	for _, tc := range []struct {
+		name, policy string
+		wantStderr   string
+		wantAz       bool
+	}{
+		{"planned policy", planPolicy, "enclave id " + testEnclaveID + ": register it with UID2", true},
+		{"changed policy", "package policy\nallow := true\n", "the CCE policy changed since this plan was made", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "bin")
+			if err := os.Mkdir(bin, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			azLog := filepath.Join(dir, "az.log")
+			// Every tool the script checks for is a stub; az records its call and fails.
+			for name, body := range map[string]string{
+				"az":            "echo \"az $*\" >>" + azLog + "\nexit 1\n",
+				"kubectl":       "exit 0\n",
+				"helm":          "exit 0\n",
+				"git":           "exit 0\n",
+				"uid2-operator": "exit 0\n",
+			} {
+				if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "cce-policy.base64"), []byte(base64.StdEncoding.EncodeToString([]byte(tc.policy))+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "out", "image"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "out", "image", "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			v := guideVars()
+			v.Image = "myacr.azurecr.io/uid2-operator:5.0.0"
+			var script bytes.Buffer
+			if err := aks.Plan(&script, v, aks.PlanOptions{EnclaveID: testEnclaveID, BuiltinManifest: true,
+				PolicyFile: "cce-policy.base64", ImageLayout: "out/image"}); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bash, "-c", script.String())
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + dir}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err == nil {
+				t.Fatal("the script succeeded with a failing az")
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.wantStderr, stderr.String())
+			}
+			calls, _ := os.ReadFile(azLog)
+			if gotAz := len(calls) > 0; gotAz != tc.wantAz {
+				t.Errorf("az called: %v (%q); want %v", gotAz, calls, tc.wantAz)
+			}
+		})
 	}
 }

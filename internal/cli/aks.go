@@ -193,6 +193,7 @@ func writeEgress(w io.Writer, env string) {
 func newAKSPlanCommand(s streams, load func(*cobra.Command) aks.Vars) *cobra.Command {
 	var out string
 	var opts aks.PlanOptions
+	var req policyRequest
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Print the complete provisioning script of the guide, values filled",
@@ -205,13 +206,24 @@ from 'az aks show', assigns roles by object id with retries, clones a pinned
 virtual-node chart over HTTPS, recovers a soft-deleted vault, waits for RBAC
 propagation and renders the manifest without sed.
 
+Step 0 runs first, before any script is written: it takes the image and
+computes the CCE policy and its enclave id (--image-source: your own build,
+an OCI layout or a registry reference), or takes the enclave id from
+--cce-policy-file or from the policy of a release ZIP's operator.yaml
+(--manifest). It prints the enclave id, which UID2 must have registered,
+and stops when there is no image and no policy. The script repeats the
+check before its first az call, pushes an OCI layout to IMAGE before it
+renders, and checks the rendered manifest carries the same enclave id.
+
 The operator key is read from $OPERATOR_KEY when the script runs; it is never
 written into the script. The inputs must pass preflight. The script's header
 (and, with -o, stdout) lists the egress the operator needs, as preflight does.
 
 -o writes through a device, FIFO or pipe (/dev/null, /dev/stdout) and keeps a
 symlink; only a regular file is replaced, atomically.`,
-		Example: `  uid2-operator aks plan -o provision.sh
+		Example: `  go run ./cmd/uid2-release image --oci-layout out/image
+  IMAGE=myacr.azurecr.io/uid2-operator:1.0 uid2-operator aks plan --image-source oci:out/image -o provision.sh
+  uid2-operator aks plan --manifest release/operator.yaml -o provision.sh
   OPERATOR_KEY=... bash provision.sh` + "\n" + aksExitCodes,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -219,6 +231,9 @@ symlink; only a regular file is replaced, atomically.`,
 			if rep := aks.Preflight(v); rep.Errors() > 0 {
 				writeFindings(s.err, rep)
 				return aksFailed{fmt.Sprintf("plan: preflight found %d error(s)", rep.Errors())}
+			}
+			if err := planStepZero(cmd.Context(), s, v, &opts, cmd.Flags().Changed("manifest"), req); err != nil {
+				return err
 			}
 			var buf bytes.Buffer
 			if err := aks.Plan(&buf, v, opts); err != nil {
@@ -233,13 +248,18 @@ symlink; only a regular file is replaced, atomically.`,
 			}
 			fmt.Fprintf(s.out, "wrote %s; run it with: bash %s\n", out, out)
 			writeEgress(s.out, v.DeploymentEnv)
+			fmt.Fprintf(s.out, "enclave id: %s\n", opts.EnclaveID)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "write the script to this file (default stdout)")
-	cmd.Flags().StringVar(&opts.ManifestPath, "manifest", "operator.yaml", "operator.yaml the script renders (from the release ZIP)")
-	cmd.Flags().StringVar(&opts.RenderedPath, "rendered", "operator.rendered.yaml", "file the script writes the filled manifest to")
-	cmd.Flags().StringVar(&opts.PolicyFile, "cce-policy-file", "", "CCE policy file passed to render (only for a manifest without a policy)")
+	f := cmd.Flags()
+	f.StringVarP(&out, "output", "o", "", "write the script to this file (default stdout)")
+	f.StringVar(&opts.ManifestPath, "manifest", "operator.yaml", "operator.yaml the script renders (the release ZIP's; with --image-source the default is the manifest built into this binary)")
+	f.StringVar(&opts.RenderedPath, "rendered", "operator.rendered.yaml", "file the script writes the filled manifest to")
+	f.StringVar(&opts.PolicyFile, "cce-policy-file", "", "CCE policy passed to render; with --image-source step 0 writes it (default "+defaultPlanPolicyFile+")")
+	f.StringVar(&req.image, "image-source", "", "your operator image for step 0: oci:DIR (pushed to IMAGE by the script) or a registry reference")
+	f.StringVar(&req.sidecarImage, "sidecar-image", "", "SKR sidecar image for step 0: oci:DIR or a registry reference (default: the manifest's)")
+	f.BoolVar(&req.debug, "debug-policy", false, "step 0 computes a debug policy (CORE_BASE_URL etc. allowed; a different enclave id)")
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -130,4 +131,108 @@ file as it is. Registry credentials come from the Docker config
 	f.BoolVar(&req.debug, "debug-policy", false, "allow CORE_BASE_URL, OPTOUT_BASE_URL, DEBUG_MODE and SKIP_VALIDATIONS (a different enclave id; test environments only)")
 	f.StringVarP(&out, "output", "o", "", "write the base64 policy to this file (default: stdout, before the enclave id)")
 	return cmd
+}
+
+// defaultPlanPolicyFile is where `aks plan` writes the policy it computes.
+const defaultPlanPolicyFile = "cce-policy.base64"
+
+// planStepZero is step 0 of `aks plan`, run before the script is written
+// and so before any az call: take the image, compute (or read) the CCE
+// policy, and fill opts.EnclaveID. It fails when there is no image and no
+// policy to take the enclave id from. The sources, in order:
+//   - --image-source (oci:DIR or a registry reference): the user's own
+//     build; the policy is written to --cce-policy-file
+//     (default cce-policy.base64) and an OCI layout is pushed to IMAGE by
+//     the script before render;
+//   - --cce-policy-file naming an existing policy;
+//   - the manifest (--manifest, the release ZIP's operator.yaml) when its
+//     policy annotation is filled;
+//   - IMAGE (a registry reference) when the manifest has no policy.
+func planStepZero(ctx context.Context, s streams, v aks.Vars, opts *aks.PlanOptions, manifestSet bool, req policyRequest) error {
+	manifest, manifestErr := os.ReadFile(opts.ManifestPath)
+	if req.image == "" && opts.PolicyFile != "" {
+		if _, err := os.Stat(opts.PolicyFile); err == nil {
+			b, err := os.ReadFile(opts.PolicyFile)
+			if err != nil {
+				return fmt.Errorf("plan: step 0: %w", err)
+			}
+			p, err := aks.NormalizePolicy(b)
+			if err != nil {
+				return fmt.Errorf("plan: step 0: %s: %w", opts.PolicyFile, err)
+			}
+			id, err := aks.EnclaveID(p)
+			if err != nil {
+				return fmt.Errorf("plan: step 0: %s: %w", opts.PolicyFile, err)
+			}
+			opts.EnclaveID = id
+			fmt.Fprintf(s.err, "step 0: enclave id %s (policy %s); register it with UID2 before you run the script\n", id, opts.PolicyFile)
+			return nil
+		}
+	}
+	if req.image == "" && manifestErr == nil {
+		if id, ok, err := manifestEnclaveID(manifest); err != nil {
+			return fmt.Errorf("plan: step 0: %s: %w", opts.ManifestPath, err)
+		} else if ok {
+			opts.EnclaveID = id
+			fmt.Fprintf(s.err, "step 0: enclave id %s (policy in %s); it must be registered with UID2\n", id, opts.ManifestPath)
+			return nil
+		}
+	}
+	if req.image == "" {
+		req.image = v.Image
+	}
+	if req.image == "" {
+		return aksFailed{fmt.Sprintf("plan: step 0: no image and no CCE policy: build your image (uid2-release image --oci-layout DIR) and pass --image-source oci:DIR with IMAGE set to your registry, or use the operator.yaml of a UID2 release ZIP (--manifest); %s: %v",
+			opts.ManifestPath, describeMissing(manifestErr))}
+	}
+	if v.Image == "" {
+		return usageError{fmt.Errorf("plan: IMAGE (--image) must name the registry repository the pods pull %s from, e.g. myacr.azurecr.io/uid2-operator:1.0", req.image)}
+	}
+	if dir, ok := strings.CutPrefix(req.image, ccepolicy.LayoutPrefix); ok {
+		opts.ImageLayout = dir
+	}
+	if manifestSet || manifestErr == nil {
+		req.manifestPath = opts.ManifestPath
+	} else {
+		opts.BuiltinManifest = true
+	}
+	if opts.PolicyFile == "" {
+		opts.PolicyFile = defaultPlanPolicyFile
+	}
+	fmt.Fprintf(s.err, "step 0: computing the CCE policy of %s\n", req.image)
+	p, err := buildPolicy(ctx, s, req)
+	if err != nil {
+		return err
+	}
+	if err := writeOutput(opts.PolicyFile, []byte(p.Base64()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("plan: step 0: %w", err)
+	}
+	opts.EnclaveID = p.EnclaveID()
+	fmt.Fprintf(s.err, "step 0: wrote %s; enclave id %s: register it with UID2 before you run the script\n", opts.PolicyFile, opts.EnclaveID)
+	return nil
+}
+
+// manifestEnclaveID returns the enclave id of the manifest's policy
+// annotation, and false when the annotation is still a placeholder.
+func manifestEnclaveID(manifest []byte) (string, bool, error) {
+	objs, err := aks.DecodeManifest(manifest)
+	if err != nil {
+		return "", false, err
+	}
+	if len(objs.Deployments) != 1 {
+		return "", false, fmt.Errorf("%d Deployments; want 1", len(objs.Deployments))
+	}
+	policy := objs.Deployments[0].Spec.Template.Annotations[aks.AnnotationCCEPolicy]
+	if policy == "" || policy == aks.PlaceholderCCEPolicy {
+		return "", false, nil
+	}
+	id, err := aks.EnclaveID(policy)
+	return id, err == nil, err
+}
+
+func describeMissing(err error) string {
+	if err == nil {
+		return "its CCE policy is still CCE_POLICY_PLACEHOLDER"
+	}
+	return err.Error()
 }

@@ -154,3 +154,53 @@ func TestAKSPolicyDebugAndErrors(t *testing.T) {
 		t.Errorf("empty layout = %d\n%s", code, errOut)
 	}
 }
+
+// Own build: step 0 computes the policy of the OCI layout before any
+// script exists; the script pushes the layout to IMAGE and renders the
+// built-in manifest with that policy.
+func TestAKSPlanOwnBuild(t *testing.T) {
+	guideEnv(t)
+	op, skr := policyImages(t, "a")
+	dir := t.TempDir()
+	policyFile := filepath.Join(dir, "cce-policy.base64")
+	script := filepath.Join(dir, "provision.sh")
+
+	code, _, errOut := runAKS(t, "plan", "--image-source", op, "--sidecar-image", skr, "--cce-policy-file", policyFile, "-o", script)
+	if code != ExitUsage || !strings.Contains(errOut, "IMAGE") {
+		t.Fatalf("plan without IMAGE = %d; want a usage error naming IMAGE\n%s", code, errOut)
+	}
+	if _, err := os.Stat(script); err == nil {
+		t.Fatal("a script was written although step 0 failed")
+	}
+
+	t.Setenv("IMAGE", "myacr.azurecr.io/uid2-operator:5.0.0")
+	code, out, errOut := runAKS(t, "plan", "--image-source", op, "--sidecar-image", skr, "--cce-policy-file", policyFile, "-o", script)
+	if code != ExitOK {
+		t.Fatalf("aks plan = %d\n%s%s", code, out, errOut)
+	}
+	_, policyOut, _ := runAKS(t, "policy", "--image", op, "--sidecar-image", skr)
+	id := lastLine(policyOut)
+	if !strings.Contains(out, "enclave id: "+id) || !strings.Contains(errOut, "enclave id "+id) {
+		t.Errorf("plan printed\n%s%s\nwant enclave id %s (as aks policy computes it)", out, errOut, id)
+	}
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	layoutDir := strings.TrimPrefix(op, "oci:")
+	for _, want := range []string{
+		"ENCLAVE_ID='" + id + "'",
+		"IMAGE_LAYOUT='" + layoutDir + "'",
+		"CCE_POLICY_FILE='" + policyFile + "'",
+		`uid2_release push --oci-layout "$IMAGE_LAYOUT" "$IMAGE"`,
+		`aks render --output "$RENDERED_MANIFEST" --cce-policy-file "$CCE_POLICY_FILE"`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %s", want)
+		}
+	}
+	if push, render := strings.Index(s, "uid2_release push"), strings.Index(s, "aks render"); push < 0 || render < push {
+		t.Errorf("push at %d, render at %d; want the push first", push, render)
+	}
+}

@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -97,8 +99,20 @@ func TestAKSUsageErrors(t *testing.T) {
 
 func TestAKSPlan(t *testing.T) {
 	guideEnv(t)
+	// A release ZIP's operator.yaml: image and policy already filled.
+	release := filepath.Join(t.TempDir(), "operator.yaml")
+	rego := "package policy\n"
+	manifest := strings.NewReplacer("IMAGE_PLACEHOLDER", "ghcr.io/iabtechlab/uid2-operator:5.0.0",
+		"CCE_POLICY_PLACEHOLDER", base64.StdEncoding.EncodeToString([]byte(rego))).Replace(string(aksmanifest.Operator))
+	if err := os.WriteFile(release, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), "provision.sh")
-	code, out, errOut := runAKS(t, "plan", "-o", path)
+	code, out, errOut := runAKS(t, "plan", "--manifest", release, "-o", path)
+	sum := sha256.Sum256([]byte(rego))
+	if id := hex.EncodeToString(sum[:]); code != ExitOK || !strings.Contains(out, "enclave id: "+id) || !strings.Contains(errOut, "step 0: enclave id "+id) {
+		t.Errorf("aks plan = %d; want enclave id %s on stdout and stderr\n%s%s", code, id, out, errOut)
+	}
 	if code != ExitOK {
 		t.Fatalf("aks plan = %d\n%s%s", code, out, errOut)
 	}
@@ -114,8 +128,14 @@ func TestAKSPlan(t *testing.T) {
 			t.Fatalf("bash -n: %v\n%s", err, out)
 		}
 	}
+	// No image and no policy: step 0 stops, and no script is written.
+	noScript := filepath.Join(t.TempDir(), "none.sh")
+	code, _, errOut = runAKS(t, "plan", "--manifest", filepath.Join(t.TempDir(), "missing.yaml"), "-o", noScript)
+	if _, err := os.Stat(noScript); code != ExitError || err == nil || !strings.Contains(errOut, "no image and no CCE policy") {
+		t.Errorf("aks plan without image or policy = %d (script written: %v)\n%s", code, err == nil, errOut)
+	}
 	t.Setenv("LOCATION", "chinaeast2")
-	if code, _, _ := runAKS(t, "plan"); code != ExitError {
+	if code, _, _ := runAKS(t, "plan", "--manifest", release); code != ExitError {
 		t.Errorf("aks plan (china) = %d; want %d", code, ExitError)
 	}
 }
@@ -191,13 +211,18 @@ func TestAKSPrintsEgress(t *testing.T) {
 	prod := []string{"core-prod.uidapi.com", "optout-prod.uidapi.com",
 		"uid2-core-prod-store.s3.us-east-2.amazonaws.com", "uid2-core-prod-store-replica.s3.us-west-2.amazonaws.com",
 		"uid2-optout-prod-store.s3.us-east-2.amazonaws.com", "uid2-optout-prod-store-replica.s3.us-west-2.amazonaws.com"}
+	// plan's step 0 takes the enclave id from a policy file.
+	policyFile := filepath.Join(t.TempDir(), "policy.rego")
+	if err := os.WriteFile(policyFile, []byte("package policy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		args []string
 		want []string
 	}{
 		{[]string{"preflight"}, integ},
 		{[]string{"preflight", "--deployment-env", "prod"}, prod},
-		{[]string{"plan", "-o", filepath.Join(t.TempDir(), "p.sh"), "--deployment-env", "prod"}, prod},
+		{[]string{"plan", "-o", filepath.Join(t.TempDir(), "p.sh"), "--deployment-env", "prod", "--cce-policy-file", policyFile}, prod},
 	} {
 		code, out, errOut := runAKS(t, tt.args...)
 		if code != ExitOK || !strings.Contains(out, "outbound HTTPS (port 443)") {

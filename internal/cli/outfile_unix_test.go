@@ -37,10 +37,8 @@ func TestAKSOutputThroughFIFO(t *testing.T) {
 				b, _ := io.ReadAll(f)
 				got <- string(b)
 			}()
-			args := []string{sub, "-o", fifo}
-			if sub == "render" {
-				args = append(args, renderInputs(t)...)
-			}
+			// Both take the policy file (plan's step 0 reads its enclave id).
+			args := append([]string{sub, "-o", fifo}, renderInputs(t)...)
 			code, _, errOut := runAKS(t, args...)
 			if code != ExitOK {
 				// Unblock the reader so the goroutine ends.
@@ -116,7 +114,7 @@ func TestAKSOutputDevNullAsRoot(t *testing.T) {
 		t.Skip("needs root: only root could replace /dev/null")
 	}
 	guideEnv(t)
-	for _, args := range [][]string{{"plan", "-o", os.DevNull}, append([]string{"render", "-o", os.DevNull}, renderInputs(t)...)} {
+	for _, args := range [][]string{append([]string{"plan", "-o", os.DevNull}, renderInputs(t)...), append([]string{"render", "-o", os.DevNull}, renderInputs(t)...)} {
 		if code, _, errOut := runAKS(t, args...); code != ExitOK {
 			t.Fatalf("aks %v = %d: %s", args, code, errOut)
 		}
@@ -130,7 +128,7 @@ func TestAKSOutputDevNullAsRoot(t *testing.T) {
 func TestAKSOutputDirectoryRefused(t *testing.T) {
 	guideEnv(t)
 	dir := t.TempDir()
-	code, _, errOut := runAKS(t, "plan", "-o", dir)
+	code, _, errOut := runAKS(t, append([]string{"plan", "-o", dir}, renderInputs(t)...)...)
 	if code != ExitError || !strings.Contains(errOut, "is a directory") {
 		t.Fatalf("aks plan -o DIR = %d: %s; want an error saying it is a directory", code, errOut)
 	}

@@ -41,14 +41,19 @@ export CG_SUBNET_CIDR='10.2.0.0/16'
 export SERVICE_CIDR='10.4.0.0/16'
 export DNS_SERVICE_IP='10.4.0.10'
 export IMAGE='ghcr.io/example/uid2-operator:1.0.0'
+
 OPERATOR_MANIFEST='release/operator.yaml'
 RENDERED_MANIFEST='operator.rendered.yaml'
 CCE_POLICY_FILE='policy.base64'
+# SHA-256 of the CCE policy, computed when this plan was made: the enclave id
+# UID2 must have registered before the pods start (x-ms-sevsnpvm-hostdata).
+ENCLAVE_ID='89d09cb5c2f579afa733a1f68ae0dd5ff13e59efa75b870c64ca9fd62e9ec139'
 UID2_OPERATOR="${UID2_OPERATOR:-uid2-operator}"
 WORK_DIR="${WORK_DIR:-${HOME}/.uid2-operator-aks}"
 RBAC_PROPAGATION_SECONDS="${RBAC_PROPAGATION_SECONDS:-120}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
+sha256() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi | cut -d' ' -f1; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # retry ATTEMPTS DELAY_SECONDS COMMAND...
@@ -94,7 +99,13 @@ wait_provider() {
   die "provider ${ns} did not reach Registered in 10 minutes"
 }
 
-step "0. Check tools and the Azure login"
+step "0. CCE policy and enclave id (before any Azure call)"
+[[ -s "$CCE_POLICY_FILE" ]] || die "CCE policy ${CCE_POLICY_FILE} is missing; run uid2-operator aks plan again"
+policy_id="$(tr -d ' \r\n' <"$CCE_POLICY_FILE" | base64 -d | sha256)"
+[[ "$policy_id" == "$ENCLAVE_ID" ]] || die "the CCE policy changed since this plan was made (enclave id ${policy_id}, planned ${ENCLAVE_ID}); run uid2-operator aks plan again"
+echo "enclave id ${ENCLAVE_ID}: register it with UID2 now; pods whose enclave id is not registered exit at attestation" >&2
+
+step "1. Check tools and the Azure login"
 for tool in az kubectl helm git "$UID2_OPERATOR"; do
   command -v "$tool" >/dev/null || die "${tool} is not on PATH"
 done
@@ -107,21 +118,21 @@ else
 fi
 export SUBSCRIPTION_ID
 
-step "1. Register resource providers and wait for them"
+step "2. Register resource providers and wait for them"
 for ns in Microsoft.ContainerInstance Microsoft.ContainerService Microsoft.Network Microsoft.KeyVault Microsoft.ManagedIdentity; do
   wait_provider "$ns"
 done
 
-step "2. Resource group"
+step "3. Resource group"
 az group create --name "$RESOURCE_GROUP" --location "$LOCATION" --output none
 
-step "3. Virtual network ${VNET_CIDR}"
+step "4. Virtual network ${VNET_CIDR}"
 if ! az network vnet show --resource-group "$RESOURCE_GROUP" --name "$VNET_NAME" --output none 2>/dev/null; then
   az network vnet create --resource-group "$RESOURCE_GROUP" --name "$VNET_NAME" --location "$LOCATION" \
     --address-prefixes "$VNET_CIDR" --output none
 fi
 
-step "4. Subnets default, aks and cg (cg delegated to container groups)"
+step "5. Subnets default, aks and cg (cg delegated to container groups)"
 if ! az network vnet subnet show --resource-group "$RESOURCE_GROUP" --vnet-name "$VNET_NAME" --name default --output none 2>/dev/null; then
   az network vnet subnet create --resource-group "$RESOURCE_GROUP" --vnet-name "$VNET_NAME" --name default \
     --address-prefixes "$DEFAULT_SUBNET_CIDR" --output none
@@ -135,13 +146,13 @@ if ! az network vnet subnet show --resource-group "$RESOURCE_GROUP" --vnet-name 
     --address-prefixes "$CG_SUBNET_CIDR" --delegations Microsoft.ContainerInstance/containerGroups --output none
 fi
 
-step "5. Public IP for the NAT gateway"
+step "6. Public IP for the NAT gateway"
 if ! az network public-ip show --resource-group "$RESOURCE_GROUP" --name "$PUBLIC_IP_ADDRESS_NAME" --output none 2>/dev/null; then
   az network public-ip create --resource-group "$RESOURCE_GROUP" --name "$PUBLIC_IP_ADDRESS_NAME" --location "$LOCATION" \
     --sku standard --allocation static --output none
 fi
 
-step "6. NAT gateway, attached to subnet cg (container groups need it for egress)"
+step "7. NAT gateway, attached to subnet cg (container groups need it for egress)"
 if ! az network nat gateway show --resource-group "$RESOURCE_GROUP" --name "$NAT_GATEWAY_NAME" --output none 2>/dev/null; then
   az network nat gateway create --resource-group "$RESOURCE_GROUP" --name "$NAT_GATEWAY_NAME" --location "$LOCATION" \
     --public-ip-addresses "$PUBLIC_IP_ADDRESS_NAME" --idle-timeout 4 --output none
@@ -157,7 +168,7 @@ allow them by name in any firewall on the path, or the pods fail with E06:
   uid2-optout-integ-store.s3.us-east-2.amazonaws.com         Opt-Out data storage
 EGRESS
 
-step "7. AKS cluster (Kubernetes ${KUBERNETES_VERSION})"
+step "8. AKS cluster (Kubernetes ${KUBERNETES_VERSION})"
 AKS_SUBNET_ID="$(az network vnet subnet show --resource-group "$RESOURCE_GROUP" --vnet-name "$VNET_NAME" --name aks --query id --output tsv)"
 if ! az aks show --resource-group "$RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" --output none 2>/dev/null; then
   # AKS rejects versions out of standard support (K8sVersionNotSupported) unless LTS is enabled.
@@ -174,7 +185,7 @@ if ! az aks show --resource-group "$RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" -
     --output none
 fi
 
-step "8. Contributor for the kubelet identity on the node and cluster resource groups"
+step "9. Contributor for the kubelet identity on the node and cluster resource groups"
 # The node resource group is read from AKS, not computed from MC_<rg>_<cluster>_<location>.
 AKS_NODE_RESOURCE_GROUP="$(az aks show --resource-group "$RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" --query nodeResourceGroup --output tsv)"
 export AKS_NODE_RESOURCE_GROUP
@@ -182,10 +193,10 @@ KUBELET_OBJECT_ID="$(az aks show --resource-group "$RESOURCE_GROUP" --name "$AKS
 assign_role "$KUBELET_OBJECT_ID" ServicePrincipal Contributor "/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${AKS_NODE_RESOURCE_GROUP}"
 assign_role "$KUBELET_OBJECT_ID" ServicePrincipal Contributor "/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}"
 
-step "9. Cluster credentials"
+step "10. Cluster credentials"
 az aks get-credentials --resource-group "$RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" --overwrite-existing
 
-step "10. Virtual-node chart ${VIRTUALNODE_CHART_VERSION} (pinned, cloned over HTTPS)"
+step "11. Virtual-node chart ${VIRTUALNODE_CHART_VERSION} (pinned, cloned over HTTPS)"
 VN2_DIR="${WORK_DIR}/virtualnodesOnAzureContainerInstances-${VIRTUALNODE_CHART_VERSION}"
 if [[ ! -d "$VN2_DIR" ]]; then
   mkdir -p "$WORK_DIR"
@@ -200,7 +211,7 @@ for ((i = 1; i <= 60; i++)); do
 done
 kubectl wait --for=condition=Ready node/virtualnode-0 --timeout=10m
 
-step "11. Managed identity for the operator pods"
+step "12. Managed identity for the operator pods"
 if ! az identity show --resource-group "$RESOURCE_GROUP" --name "$MANAGED_IDENTITY" --output none 2>/dev/null; then
   az identity create --resource-group "$RESOURCE_GROUP" --name "$MANAGED_IDENTITY" --location "$LOCATION" --output none
 fi
@@ -208,7 +219,7 @@ IDENTITY_PRINCIPAL_ID="$(az identity show --resource-group "$RESOURCE_GROUP" --n
 MANAGED_IDENTITY_ID="$(az identity show --resource-group "$RESOURCE_GROUP" --name "$MANAGED_IDENTITY" --query id --output tsv)"
 export MANAGED_IDENTITY_ID
 
-step "12. Key Vault (RBAC, purge protection)"
+step "13. Key Vault (RBAC, purge protection)"
 if ! az keyvault show --resource-group "$RESOURCE_GROUP" --name "$KEYVAULT_NAME" --output none 2>/dev/null; then
   if [[ -n "$(az keyvault list-deleted --resource-type vault --query "[?name=='${KEYVAULT_NAME}'].name" --output tsv)" ]]; then
     # A purge-protected vault keeps its name after deletion: recover it instead of failing.
@@ -225,7 +236,7 @@ if ! az keyvault show --resource-group "$RESOURCE_GROUP" --name "$KEYVAULT_NAME"
 fi
 KEYVAULT_RESOURCE_ID="$(az keyvault show --resource-group "$RESOURCE_GROUP" --name "$KEYVAULT_NAME" --query id --output tsv)"
 
-step "13. Operator key in the vault"
+step "14. Operator key in the vault"
 # Writing a secret needs a data-plane role even for subscription owners.
 CALLER_OBJECT_ID="$(az ad signed-in-user show --query id --output tsv 2>/dev/null || true)"
 if [[ -n "$CALLER_OBJECT_ID" ]]; then
@@ -250,7 +261,7 @@ else
     die "secret ${KEYVAULT_SECRET_NAME} is not in ${KEYVAULT_NAME}; export OPERATOR_KEY and re-run"
 fi
 
-step "14. Key Vault Secrets User for the operator identity"
+step "15. Key Vault Secrets User for the operator identity"
 ROLE_CREATED=0
 assign_role "$IDENTITY_PRINCIPAL_ID" ServicePrincipal "Key Vault Secrets User" "$KEYVAULT_RESOURCE_ID"
 if ((ROLE_CREATED)); then
@@ -260,11 +271,12 @@ if ((ROLE_CREATED)); then
   sleep "$RBAC_PROPAGATION_SECONDS"
 fi
 
-step "15. Render the manifest (no sed) and deploy"
-"$UID2_OPERATOR" aks render --file "$OPERATOR_MANIFEST" --output "$RENDERED_MANIFEST" --cce-policy-file "$CCE_POLICY_FILE"
+step "16. Render the manifest (no sed) and deploy"
+rendered_id="$("$UID2_OPERATOR" aks render --file "$OPERATOR_MANIFEST" --output "$RENDERED_MANIFEST" --cce-policy-file "$CCE_POLICY_FILE" | sed -n 's/^enclave id: //p')"
+[[ "$rendered_id" == "$ENCLAVE_ID" ]] || die "${RENDERED_MANIFEST} has enclave id ${rendered_id}; planned ${ENCLAVE_ID}"
 az aks get-credentials --resource-group "$RESOURCE_GROUP" --name "$AKS_CLUSTER_NAME" --overwrite-existing
 kubectl apply -f "$RENDERED_MANIFEST"
 kubectl rollout status deployment/operator-deployment --timeout=30m
 
-step "16. Health check"
+step "17. Health check"
 "$UID2_OPERATOR" aks health
