@@ -154,7 +154,7 @@ func TestAKSOutputThroughProcFDPipe(t *testing.T) {
 		b, _ := io.ReadAll(r)
 		got <- string(b)
 	}()
-	code, _, errOut := runAKS(t, "plan", "-o", path)
+	code, _, errOut := runAKS(t, append([]string{"plan", "-o", path}, renderInputs(t)...)...)
 	w.Close()
 	out := <-got
 	if code != ExitOK || !strings.HasPrefix(out, "#!/usr/bin/env bash") {
