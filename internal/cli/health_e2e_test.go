@@ -412,7 +412,7 @@ func TestDrainUnderLoad(t *testing.T) {
 	}
 	t503 := time.Unix(0, first503)
 	var before, failedBefore, after, failedAfter int
-	var firstErr error
+	var firstErr, lastErrAfter error
 	for _, r := range results {
 		if r.sent.Before(t503) {
 			before++
@@ -426,11 +426,14 @@ func TestDrainUnderLoad(t *testing.T) {
 			after++
 			if r.err != nil {
 				failedAfter++
+				if lastErrAfter == nil {
+					lastErrAfter = r.err
+				}
 			}
 		}
 	}
-	t.Logf("%d clients: %d requests sent before readiness went 503 (%s after SIGTERM), %d failed; %d sent after, %d failed (listener closed); %d responses with Connection: close",
-		clients, before, t503.Sub(sigterm).Truncate(time.Millisecond), failedBefore, after, failedAfter, closes.Load())
+	t.Logf("%d clients: %d requests sent before readiness went 503 (%s after SIGTERM), %d failed; %d sent after, %d failed (first: %v); %d responses with Connection: close",
+		clients, before, t503.Sub(sigterm).Truncate(time.Millisecond), failedBefore, after, failedAfter, lastErrAfter, closes.Load())
 	if failedBefore != 0 {
 		t.Fatalf("%d of %d requests sent before readiness went 503 failed; first: %v", failedBefore, before, firstErr)
 	}

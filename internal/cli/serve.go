@@ -72,7 +72,9 @@ defaults, --default-config, environment variables named exactly like a config
 key (e.g. enable_v2_encryption=false), --config, then flags.
 
 EXIT CODES
-  0  stopped by SIGTERM/SIGINT after draining in-flight requests
+  0  stopped by SIGTERM/SIGINT: readiness 503 at once, serving on for
+     --drain-delay with "Connection: close", then in-flight requests get
+     --shutdown-timeout (a second signal cuts both short)
   1  start-up failed (bad config, dataset, no active keys, port in use), or
      Core mode gave up: /attest answered 401/403 or failed for 12 h, stores
      stale or salts expired past their shutdown hours
