@@ -207,6 +207,7 @@ func (s *Sync) Start(ctx context.Context) error {
 // retry calls fn until it succeeds, a fatal error occurs or ctx ends.
 func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
 	wait := startBackoffMin
+	var prev error // the last attempt that failed on its own
 	for {
 		err := fn()
 		if err == nil {
@@ -216,8 +217,14 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) 
 			return err
 		}
 		if ctx.Err() != nil {
+			// An attempt cut by the deadline only says "deadline exceeded";
+			// name the failure that kept start-up from finishing.
+			if prev != nil {
+				err = prev
+			}
 			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
 		}
+		prev = err
 		log.Warn("initial load failed; retrying", "store", what, "in", wait.String(), "err", err)
 		select {
 		case <-ctx.Done():
