@@ -39,11 +39,7 @@ func newFixture(t testing.TB, opt api.Options) *fixture {
 		t.Fatal(err)
 	}
 	st := store.New(nil)
-	loader := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: store.Paths{
-		Clients: localdata.ClientsMetadata, Keysets: localdata.KeysetsMetadata, KeysetKeys: localdata.KeysMetadata,
-		Salts: localdata.SaltsMetadata, Sites: localdata.SitesMetadata, Keypairs: localdata.KeypairsMetadata,
-		RuntimeConfig: localdata.RuntimeConfig,
-	}}
+	loader := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: store.DatasetPaths()}
 	if err := loader.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -24,24 +24,6 @@ import (
 
 // coreConfig maps the operator configuration onto core.Config.
 func coreConfig(cfg config.Config, provider attest.Provider, log *slog.Logger) core.Config {
-	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
-	paths := store.Paths{
-		Clients:    cfg.ClientsMetadataPath,
-		Keysets:    cfg.KeysetsMetadataPath,
-		KeysetKeys: cfg.KeysetKeysMetadataPath,
-		Salts:      cfg.SaltsMetadataPath,
-	}
-	if cfg.EnableRemoteConfig {
-		paths.RuntimeConfig = cfg.RuntimeConfigMetadataPath
-	}
-	if cfg.ClientSideTokenGenerate {
-		paths.Sites = cfg.SitesMetadataPath
-		paths.Keypairs = cfg.ClientSideKeypairsMetadataPath
-	}
-	if cfg.ValidateServiceLinks {
-		paths.Services = cfg.ServicesMetadataPath
-		paths.ServiceLinks = cfg.ServiceLinksMetadataPath
-	}
 	cc := core.Config{
 		AttestURL:        cfg.CoreAttestURL,
 		OperatorKey:      cfg.CoreAPIToken,
@@ -49,7 +31,7 @@ func coreConfig(cfg config.Config, provider attest.Provider, log *slog.Logger) c
 		Provider:         provider,
 		AppVersion:       version,
 		InstanceIDPrefix: cfg.UIDInstanceIDPrefix,
-		Paths:            paths,
+		Paths:            coreStorePaths(cfg),
 		Encrypted:        cfg.EncryptedFiles,
 		OptoutPath:       cfg.OptoutMetadataPath,
 		OptoutFolder:     cfg.OptoutS3Folder,
@@ -62,14 +44,8 @@ func coreConfig(cfg config.Config, provider attest.Provider, log *slog.Logger) c
 			SyntheticLogsCount:   int(cfg.OptoutSyntheticLogsCount),
 			PathCompat:           cfg.OptoutS3PathCompat,
 		},
-		OptoutAPIURI: cfg.OptoutAPIURI,
-		Intervals: map[store.Part]time.Duration{
-			store.PartClients: ms(cfg.AuthRefreshMs), store.PartKeysets: ms(cfg.KeysetRefreshMs),
-			store.PartKeys: ms(cfg.KeysetKeyRefreshMs), store.PartSalts: ms(cfg.SaltRefreshMs),
-			store.PartSites: ms(cfg.SiteRefreshMs), store.PartKeypairs: ms(cfg.ClientSideKeypairsRefreshMs),
-			store.PartRuntime: ms(cfg.ConfigScanPeriodMs), store.PartServices: ms(cfg.ServiceRefreshMs),
-			store.PartServiceLinks: ms(cfg.ServiceLinkRefreshMs), core.PartCloudKeys: ms(cfg.CloudEncryptionKeysRefreshMs),
-		},
+		OptoutAPIURI:    cfg.OptoutAPIURI,
+		Intervals:       refreshIntervals(cfg),
 		DefaultInterval: config.DefaultRefreshInterval,
 		OptoutInterval:  time.Duration(cfg.CloudRefreshInterval) * time.Second,
 		Log:             log,

@@ -141,6 +141,7 @@ const (
 // flags. Unknown key names of both files are logged once.
 func loadConfig(f serveFlags, lookup func(string) (string, bool), log *slog.Logger) (config.Config, error) {
 	cfg := config.Default()
+	cfg.Stores = configStores()
 	var unknown []string
 	parseFile := func(flag, path string) error {
 		file, err := os.Open(path)
@@ -326,29 +327,6 @@ func loadLocal(ctx context.Context, cfg config.Config, st *store.Store, now time
 		return nil, fmt.Errorf("local dataset: the current salt file expired at %s", time.UnixMilli(sn.Expires).UTC().Format(time.RFC3339))
 	}
 	return fsys, nil
-}
-
-// localPaths returns the dataset paths of each store; config keys override
-// the defaults of the embedded layout.
-func localPaths(cfg config.Config) store.Paths {
-	pick := func(v, def string) string {
-		if v != "" {
-			return v
-		}
-		return def
-	}
-	p := store.Paths{
-		Clients:       pick(cfg.ClientsMetadataPath, localdata.ClientsMetadata),
-		Keysets:       pick(cfg.KeysetsMetadataPath, localdata.KeysetsMetadata),
-		KeysetKeys:    pick(cfg.KeysetKeysMetadataPath, localdata.KeysMetadata),
-		Salts:         pick(cfg.SaltsMetadataPath, localdata.SaltsMetadata),
-		RuntimeConfig: pick(cfg.RuntimeConfigMetadataPath, localdata.RuntimeConfig),
-	}
-	if cfg.ClientSideTokenGenerate {
-		p.Sites = pick(cfg.SitesMetadataPath, localdata.SitesMetadata)
-		p.Keypairs = pick(cfg.ClientSideKeypairsMetadataPath, localdata.KeypairsMetadata)
-	}
-	return p
 }
 
 // newProcess returns the process lifecycle of serve: readiness turns 503

@@ -153,6 +153,11 @@ type Config struct {
 	AdmissionSlots  int           `json:"-"`
 	AdmissionWait   time.Duration `json:"-"`
 
+	// Stores are the store parts whose metadata paths DeriveCorePaths
+	// fills and Validate checks in Core mode (from store.Parts; cli sets
+	// them). Core mode without them fails validation.
+	Stores []StorePart `json:"-"`
+
 	// explicit holds the keys a config file or an environment variable set,
 	// so code defaults that depend on the mode never replace them.
 	explicit map[string]bool
@@ -473,16 +478,10 @@ func (c *Config) DeriveCorePaths(coreURL, optoutURL string) {
 	}
 	if core != "" {
 		set(&c.CoreAttestURL, core+"/attest")
-		set(&c.ClientsMetadataPath, core+"/clients/refresh")
-		set(&c.KeysetsMetadataPath, core+"/key/keyset/refresh")
-		set(&c.KeysetKeysMetadataPath, core+"/key/keyset-keys/refresh")
-		set(&c.SaltsMetadataPath, core+"/salt/refresh")
-		set(&c.SitesMetadataPath, core+"/sites/refresh")
-		set(&c.ClientSideKeypairsMetadataPath, core+"/client_side_keypairs/refresh")
-		set(&c.ServicesMetadataPath, core+"/services/refresh")
-		set(&c.ServiceLinksMetadataPath, core+"/service_links/refresh")
+		for _, p := range c.Stores {
+			c.setTextDefault(p.PathKey, core+p.CorePath)
+		}
 		set(&c.CloudEncryptionKeysMetadataPath, core+"/cloud_encryption_keys/retrieve")
-		set(&c.RuntimeConfigMetadataPath, core+"/operator/config")
 	}
 	if o := strings.TrimRight(optoutURL, "/"); o != "" {
 		set(&c.OptoutMetadataPath, o+"/optout/refresh")
@@ -494,35 +493,35 @@ func (c *Config) DeriveCorePaths(coreURL, optoutURL string) {
 }
 
 // validateCorePaths checks that every enabled store's metadata path is an
-// absolute URL, as Core mode requires (§2.3).
+// absolute URL, as Core mode requires (§2.3), and that a private operator
+// turns on no part Core refuses it.
 func (c *Config) validateCorePaths() error {
-	paths := []struct{ field, v string }{
-		{"clients_metadata_path", c.ClientsMetadataPath},
-		{"keysets_metadata_path", c.KeysetsMetadataPath},
-		{"keyset_keys_metadata_path", c.KeysetKeysMetadataPath},
-		{"salts_metadata_path", c.SaltsMetadataPath},
+	if len(c.Stores) == 0 {
+		return &ValidationError{Field: "stores", Msg: "no store parts to load (the program must set Config.Stores)"}
 	}
-	if c.EnableRemoteConfig {
-		paths = append(paths, struct{ field, v string }{"runtime_config_metadata_path", c.RuntimeConfigMetadataPath})
-	}
-	if c.ClientSideTokenGenerate {
-		paths = append(paths, struct{ field, v string }{"sites_metadata_path", c.SitesMetadataPath},
-			struct{ field, v string }{"client_side_keypairs_metadata_path", c.ClientSideKeypairsMetadataPath})
-	}
-	if c.ValidateServiceLinks {
-		paths = append(paths, struct{ field, v string }{"services_metadata_path", c.ServicesMetadataPath},
-			struct{ field, v string }{"service_links_metadata_path", c.ServiceLinksMetadataPath})
+	var paths []struct{ field, v string }
+	for _, p := range c.Stores {
+		if c.StoreOn(p) {
+			paths = append(paths, struct{ field, v string }{p.PathKey, c.Text(p.PathKey)})
+		}
 	}
 	if c.EncryptedFiles {
 		paths = append(paths, struct{ field, v string }{"cloud_encryption_keys_metadata_path", c.CloudEncryptionKeysMetadataPath})
 	}
 	if strings.EqualFold(c.OperatorType, "private") {
 		// Core answers 403 to private operators on these stores (§2.4).
-		if c.ClientSideTokenGenerate {
-			return &ValidationError{"client_side_token_generate", "true", "must be false for a private operator in Core mode (Core refuses sites and keypairs to private operators)"}
-		}
-		if c.ValidateServiceLinks {
-			return &ValidationError{"validate_service_links", "true", "must be false for a private operator in Core mode (Core refuses services to private operators)"}
+		for _, sw := range c.Stores {
+			if !sw.PublicOnly || sw.Switch == "" || !c.Bool(sw.Switch) {
+				continue
+			}
+			var names []string
+			for _, p := range c.Stores {
+				if p.PublicOnly && p.Switch == sw.Switch {
+					names = append(names, p.Name)
+				}
+			}
+			return &ValidationError{sw.Switch, "true", "must be false for a private operator in Core mode (Core refuses " +
+				strings.Join(names, " and ") + " to private operators)"}
 		}
 	}
 	for _, p := range paths {

@@ -6,10 +6,21 @@ import (
 	"testing"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
-func TestDeriveCorePaths(t *testing.T) {
+// withStores returns the default config with the store parts of
+// store.Parts, as cli sets them.
+func withStores() config.Config {
 	c := config.Default()
+	for _, p := range store.Parts() {
+		c.Stores = append(c.Stores, config.StorePart{Name: p.Name, PathKey: p.PathKey, Switch: p.Switch, CorePath: p.CorePath, PublicOnly: p.PublicOnly})
+	}
+	return c
+}
+
+func TestDeriveCorePaths(t *testing.T) {
+	c := withStores()
 	c.ClientSideTokenGenerate = false
 	c.SaltsMetadataPath = "https://salts.example/custom"
 	c.DeriveCorePaths("https://core.example/", "https://optout.example")
@@ -37,7 +48,7 @@ func TestDeriveCorePaths(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 	// Without an Opt-Out URL both resolve against Core's optout_url.
-	d := config.Default()
+	d := withStores()
 	d.DeriveCorePaths("http://localhost:8088", "")
 	if d.OptoutMetadataPath != "/optout/refresh" || d.OptoutAPIURI != "/optout/replicate" {
 		t.Errorf("relative opt-out paths = %q %q", d.OptoutMetadataPath, d.OptoutAPIURI)
@@ -46,7 +57,7 @@ func TestDeriveCorePaths(t *testing.T) {
 
 func TestValidateCoreMode(t *testing.T) {
 	base := func() config.Config {
-		c := config.Default()
+		c := withStores()
 		c.ClientSideTokenGenerate = false
 		c.DeriveCorePaths("https://core.example", "")
 		c.CoreAPIToken = "k"
@@ -60,6 +71,9 @@ func TestValidateCoreMode(t *testing.T) {
 		{"no key", func(c *config.Config) { c.CoreAPIToken = "" }, "core_api_token"},
 		{"relative path", func(c *config.Config) { c.ClientsMetadataPath = "clients/metadata.json" }, "clients_metadata_path"},
 		{"cstg on a private operator", func(c *config.Config) { c.ClientSideTokenGenerate = true }, "client_side_token_generate"},
+		{"service links on a private operator", func(c *config.Config) { c.ValidateServiceLinks = true }, "validate_service_links"},
+		{"relative runtime config path", func(c *config.Config) { c.RuntimeConfigMetadataPath = "rc.json" }, "runtime_config_metadata_path"},
+		{"no store parts", func(c *config.Config) { c.Stores = nil }, "stores"},
 		{"no instance prefix", func(c *config.Config) { c.UIDInstanceIDPrefix = "" }, "uid_instance_id_prefix"},
 	} {
 		c := base()
@@ -93,6 +107,51 @@ func TestOptoutKeys(t *testing.T) {
 		var ve *config.ValidationError
 		if err := c.Validate(); !errors.As(err, &ve) || ve.Field != key {
 			t.Errorf("%s=0: Validate = %v; want a ValidationError naming it", key, err)
+		}
+	}
+}
+
+// TestStorePrivateOperatorMessage pins the text a private operator gets
+// for a part Core refuses it: the parts sharing the switch, by name.
+func TestStorePrivateOperatorMessage(t *testing.T) {
+	c := withStores()
+	c.DeriveCorePaths("https://core.example", "")
+	c.CoreAPIToken = "k"
+	c.ClientSideTokenGenerate = true
+	const want = `client_side_token_generate: must be false for a private operator in Core mode (Core refuses sites and keypairs to private operators) (got "true")`
+	if err := c.Validate(); err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v; want %s", err, want)
+	}
+	c.OperatorType = "public"
+	if err := c.Validate(); err != nil {
+		t.Errorf("public operator with CSTG: Validate() = %v; want nil", err)
+	}
+}
+
+// TestKeyAccessors checks the key-driven accessors the store table uses.
+func TestKeyAccessors(t *testing.T) {
+	c := config.Default()
+	c.SitesMetadataPath = "s"
+	for _, tc := range []struct {
+		key  string
+		text string
+		num  int64
+		on   bool
+	}{
+		{"sites_metadata_path", "s", 0, false},
+		{"auth_refresh_ms", "", 10000, false},
+		{"enable_remote_config", "", 0, true},
+		{"validate_service_links", "", 0, false},
+		{"no_such_key", "", 0, false},
+	} {
+		if got := c.Text(tc.key); got != tc.text {
+			t.Errorf("Text(%q) = %q; want %q", tc.key, got, tc.text)
+		}
+		if got := c.Int(tc.key); got != tc.num {
+			t.Errorf("Int(%q) = %d; want %d", tc.key, got, tc.num)
+		}
+		if got := c.Bool(tc.key); got != tc.on {
+			t.Errorf("Bool(%q) = %v; want %v", tc.key, got, tc.on)
 		}
 	}
 }

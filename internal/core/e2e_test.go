@@ -79,10 +79,7 @@ func (c *coreFixture) config(encrypted bool) core.Config {
 	cfg := core.Config{
 		AttestURL: u + "/attest", OperatorKey: c.key, OperatorType: "private", Provider: attest.Trusted{},
 		AppVersion: "test", InstanceIDPrefix: "e2e",
-		Paths: store.Paths{
-			Clients: u + "/clients/refresh", Keysets: u + "/key/keyset/refresh", KeysetKeys: u + "/key/keyset-keys/refresh",
-			Salts: u + "/salt/refresh", RuntimeConfig: u + "/operator/config",
-		},
+		Paths:      store.CorePaths(u, store.PartClients, store.PartKeysets, store.PartKeys, store.PartSalts, store.PartRuntime),
 		OptoutPath: "/optout/refresh", OptoutFolder: standin.DefaultOptoutFolder, OptoutAPIURI: u + "/optout/replicate",
 		HTTP: c.srv.Client(),
 	}

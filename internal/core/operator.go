@@ -73,8 +73,10 @@ func New(cfg Config) (*Operator, error) {
 	c.OnAttest = func(t *attest.Token) { cfg.Metrics.Attested(t.ExpiresAt.Unix()) }
 	c.OnAttestError = func(error) { cfg.Metrics.AttestFailed() }
 	st := store.New(cfg.Now)
-	urls := []string{cfg.Paths.Clients, cfg.Paths.Keysets, cfg.Paths.KeysetKeys, cfg.Paths.Salts, cfg.Paths.Sites,
-		cfg.Paths.Keypairs, cfg.Paths.RuntimeConfig, cfg.Paths.Services, cfg.Paths.ServiceLinks}
+	urls := make([]string, 0, len(cfg.Paths))
+	for _, u := range cfg.Paths {
+		urls = append(urls, u)
+	}
 	src := NewSource(c, urls, cfg.Encrypted)
 	loader := &store.Loader{Src: src, Store: st, Paths: cfg.Paths, Now: cfg.Now}
 	o := &Operator{

@@ -22,10 +22,8 @@ func loaded(t *testing.T, now time.Time) *store.Store {
 		t.Fatal(err)
 	}
 	st := store.New(nil)
-	l := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: store.Paths{
-		Clients: localdata.ClientsMetadata, Keysets: localdata.KeysetsMetadata, KeysetKeys: localdata.KeysMetadata,
-		Salts: localdata.SaltsMetadata, RuntimeConfig: localdata.RuntimeConfig,
-	}}
+	l := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: store.DatasetPaths(
+		store.PartClients, store.PartKeysets, store.PartKeys, store.PartSalts, store.PartRuntime)}
 	if err := l.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}

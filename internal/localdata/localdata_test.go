@@ -57,11 +57,7 @@ func TestDatasetLoadsAndHasEveryRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := store.New(func() time.Time { return now })
-	l := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Now: func() time.Time { return now }, Paths: store.Paths{
-		Clients: localdata.ClientsMetadata, Keysets: localdata.KeysetsMetadata, KeysetKeys: localdata.KeysMetadata,
-		Salts: localdata.SaltsMetadata, Sites: localdata.SitesMetadata, Keypairs: localdata.KeypairsMetadata,
-		RuntimeConfig: localdata.RuntimeConfig,
-	}}
+	l := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Now: func() time.Time { return now }, Paths: store.DatasetPaths()}
 	if err := l.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +169,20 @@ func TestMockOptOuts(t *testing.T) {
 	}
 	if none, err := localdata.OptOuts(fstest.MapFS{}); none != nil || err != nil {
 		t.Errorf("OptOuts of a dataset without the file = %v, %v; want none", none, err)
+	}
+}
+
+// TestLayoutMatchesStoreTable: the dataset layout constants are the
+// paths the store table gives local mode and the stand-in Core.
+func TestLayoutMatchesStoreTable(t *testing.T) {
+	for part, want := range map[store.Part]string{
+		store.PartClients: localdata.ClientsMetadata, store.PartKeysets: localdata.KeysetsMetadata,
+		store.PartKeys: localdata.KeysMetadata, store.PartSalts: localdata.SaltsMetadata,
+		store.PartSites: localdata.SitesMetadata, store.PartKeypairs: localdata.KeypairsMetadata,
+		store.PartRuntime: localdata.RuntimeConfig,
+	} {
+		if spec, _ := store.Spec(part); spec.Dataset != want {
+			t.Errorf("%s: table dataset path %q; localdata %q", part, spec.Dataset, want)
+		}
 	}
 }

@@ -111,25 +111,5 @@ func (c *SnapshotCollector) entryCounts(ch chan<- prometheus.Metric, snap *store
 	emit := func(p store.Part, n int) {
 		ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(n), string(p))
 	}
-	if snap.Clients != nil {
-		emit(store.PartClients, snap.Clients.Len())
-	}
-	if snap.Keysets != nil {
-		emit(store.PartKeysets, snap.Keysets.Len())
-	}
-	if snap.Keys != nil {
-		emit(store.PartKeys, snap.Keys.Len())
-	}
-	if snap.Sites != nil {
-		emit(store.PartSites, snap.Sites.Len())
-	}
-	if snap.Keypairs != nil {
-		emit(store.PartKeypairs, snap.Keypairs.Len())
-	}
-	if snap.Services != nil {
-		emit(store.PartServices, snap.Services.Len())
-	}
-	if snap.ServiceLinks != nil {
-		emit(store.PartServiceLinks, snap.ServiceLinks.Len())
-	}
+	snap.EntryCounts(emit)
 }

@@ -1,8 +1,14 @@
 // Package store holds the operator's reference data — clients, keysets, keyset
-// keys, salts, sites, client-side keypairs and runtime config — as immutable
-// snapshots swapped atomically, and parses them from exactly the file formats
-// UID2 Core serves (core-and-optout.md §2.4), so that local mode and Core mode
-// share one parser.
+// keys, salts, sites, client-side keypairs, services and runtime config — as
+// immutable snapshots swapped atomically, and parses them from exactly the
+// file formats UID2 Core serves (core-and-optout.md §2.4), so that local mode
+// and Core mode share one parser.
+//
+// One table, Parts, describes every part: its metadata format and key, its
+// Core path, its dataset path, its config keys and switch, its parser and
+// the Snapshot field it sets. The Loader, Core mode, local mode, config path
+// derivation and the stand-in Core all follow it, so adding a part is a row
+// there plus its parser and Snapshot field.
 //
 // A Snapshot is never mutated after it is published; readers call Store.Load
 // once per request and use that snapshot throughout.

@@ -31,22 +31,13 @@ func (s FSSource) Fetch(_ context.Context, location string) ([]byte, error) {
 	return fs.ReadFile(s.FS, p)
 }
 
-// Paths are the metadata locations of each store. An empty path disables
-// that store.
-type Paths struct {
-	Clients       string
-	Keysets       string
-	KeysetKeys    string
-	Salts         string
-	Sites         string
-	Keypairs      string
-	RuntimeConfig string
-	Services      string
-	ServiceLinks  string
-}
+// Paths are the metadata locations of each part. A part without a path
+// (or with "") is not loaded.
+type Paths map[Part]string
 
-// Loader loads stores from a Source into a Store, reloading a store only
-// when its metadata version grows (core-and-optout.md §2.1).
+// Loader loads stores from a Source into a Store, reloading a part only
+// when its metadata version grows (core-and-optout.md §2.1). What it does
+// for each part comes from the table of parts (Parts).
 type Loader struct {
 	Src   Source
 	Store *Store
@@ -60,16 +51,9 @@ type Loader struct {
 // Parts returns the enabled parts in load order.
 func (l *Loader) Parts() []Part {
 	var out []Part
-	for _, p := range []struct {
-		part Part
-		path string
-	}{
-		{PartSites, l.Paths.Sites}, {PartKeypairs, l.Paths.Keypairs}, {PartRuntime, l.Paths.RuntimeConfig},
-		{PartClients, l.Paths.Clients}, {PartKeys, l.Paths.KeysetKeys}, {PartKeysets, l.Paths.Keysets},
-		{PartSalts, l.Paths.Salts}, {PartServices, l.Paths.Services}, {PartServiceLinks, l.Paths.ServiceLinks},
-	} {
-		if p.path != "" {
-			out = append(out, p.part)
+	for _, p := range parts {
+		if l.Paths[p.Part] != "" {
+			out = append(out, p.Part)
 		}
 	}
 	return out
@@ -89,122 +73,70 @@ func (l *Loader) LoadAll(ctx context.Context) error {
 // loaded, its data; the new part is validated and swapped in whole. It
 // reports whether the part changed. On error the previous part stays.
 func (l *Loader) Load(ctx context.Context, part Part) (bool, error) {
-	mdPath := l.path(part)
-	md, err := l.Src.Fetch(ctx, mdPath)
+	spec, ok := Spec(part)
+	if !ok {
+		return false, fmt.Errorf("unknown store part %q", part)
+	}
+	md, err := l.Src.Fetch(ctx, l.Paths[part])
 	if err != nil {
 		return false, fmt.Errorf("%s: metadata: %w", part, err)
 	}
-	if part == PartRuntime {
-		rc, err := ParseRuntimeConfig(md)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", part, err)
+	changed, err := l.load(ctx, spec, md)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", part, err)
+	}
+	return changed, nil
+}
+
+func (l *Loader) load(ctx context.Context, spec PartSpec, md []byte) (bool, error) {
+	var (
+		set     func(*Snapshot)
+		version int64
+	)
+	switch spec.Format {
+	case FormatInline:
+		var err error
+		if set, version, err = spec.decode(0, md); err != nil {
+			return false, err
 		}
-		if !l.newer(part, rc.Version) {
+		if !l.newer(spec.Part, version) {
 			return false, nil
 		}
-		l.Store.SetRuntimeConfig(&rc)
-		l.setVersion(part, rc.Version)
-		return true, nil
-	}
-	if part == PartSalts {
-		return l.loadSalts(ctx, md)
-	}
-	m, err := ParseMetadata(md, metadataKey(part))
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", part, err)
-	}
-	if !l.newer(part, m.Version) {
-		return false, nil
-	}
-	data, err := l.Src.Fetch(ctx, m.Location)
-	if err != nil {
-		return false, fmt.Errorf("%s: data: %w", part, err)
-	}
-	if err := l.apply(part, m.Version, data); err != nil {
-		return false, fmt.Errorf("%s: %w", part, err)
-	}
-	l.setVersion(part, m.Version)
-	return true, nil
-}
-
-func (l *Loader) apply(part Part, version int64, data []byte) error {
-	switch part {
-	case PartClients:
-		list, err := ParseClients(data)
+	case FormatSalts:
+		m, err := salts.ParseMetadata(md)
 		if err != nil {
-			return err
+			return false, err
 		}
-		l.Store.SetClients(NewClients(version, list))
-	case PartKeysets:
-		list, err := ParseKeysets(data)
+		if !l.newer(spec.Part, m.Version) {
+			return false, nil
+		}
+		now := time.Now
+		if l.Now != nil {
+			now = l.Now
+		}
+		v, err := loadSalts(ctx, l.Src, m, now())
 		if err != nil {
-			return err
+			return false, err
 		}
-		l.Store.SetKeysets(NewKeysets(version, list))
-	case PartKeys:
-		list, err := ParseKeysetKeys(data)
-		if err != nil {
-			return err
-		}
-		l.Store.SetKeysetKeys(NewKeysetKeys(version, list))
-	case PartSites:
-		list, err := ParseSites(data)
-		if err != nil {
-			return err
-		}
-		l.Store.SetSites(NewSites(version, list))
-	case PartKeypairs:
-		list, err := ParseClientSideKeypairs(data)
-		if err != nil {
-			return err
-		}
-		l.Store.SetClientSideKeypairs(NewClientSideKeypairs(version, list))
-	case PartServices:
-		list, err := ParseServices(data)
-		if err != nil {
-			return err
-		}
-		l.Store.SetServices(NewServices(version, list))
-	case PartServiceLinks:
-		list, err := ParseServiceLinks(data)
-		if err != nil {
-			return err
-		}
-		l.Store.SetServiceLinks(NewServiceLinks(version, list))
+		set, version = func(s *Snapshot) { s.Salts = v }, m.Version
 	default:
-		return fmt.Errorf("unknown store part %q", part)
-	}
-	return nil
-}
-
-func (l *Loader) loadSalts(ctx context.Context, mdBytes []byte) (bool, error) {
-	md, err := salts.ParseMetadata(mdBytes)
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", PartSalts, err)
-	}
-	if !l.newer(PartSalts, md.Version) {
-		return false, nil
-	}
-	tables := make([]*salts.Table, len(md.Files))
-	for i, f := range md.Files {
-		b, err := l.Src.Fetch(ctx, f.Location)
+		m, err := ParseMetadata(md, spec.MetadataKey)
 		if err != nil {
-			return false, fmt.Errorf("%s: file %d: %w", PartSalts, i, err)
+			return false, err
 		}
-		if tables[i], err = salts.ParseFileBytes(b, f.Size); err != nil {
-			return false, fmt.Errorf("%s: file %d: %w", PartSalts, i, err)
+		if !l.newer(spec.Part, m.Version) {
+			return false, nil
+		}
+		data, err := l.Src.Fetch(ctx, m.Location)
+		if err != nil {
+			return false, fmt.Errorf("data: %w", err)
+		}
+		if set, version, err = spec.decode(m.Version, data); err != nil {
+			return false, err
 		}
 	}
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
-	}
-	set, err := salts.NewSet(md, tables, now())
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", PartSalts, err)
-	}
-	l.Store.SetSalts(NewSaltSet(set))
-	l.setVersion(PartSalts, md.Version)
+	l.Store.update(spec.Part, set)
+	l.setVersion(spec.Part, version)
 	return true, nil
 }
 
@@ -229,48 +161,4 @@ func (l *Loader) Version(part Part) int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.versions[part]
-}
-
-func (l *Loader) path(part Part) string {
-	switch part {
-	case PartClients:
-		return l.Paths.Clients
-	case PartKeysets:
-		return l.Paths.Keysets
-	case PartKeys:
-		return l.Paths.KeysetKeys
-	case PartSalts:
-		return l.Paths.Salts
-	case PartSites:
-		return l.Paths.Sites
-	case PartKeypairs:
-		return l.Paths.Keypairs
-	case PartRuntime:
-		return l.Paths.RuntimeConfig
-	case PartServices:
-		return l.Paths.Services
-	case PartServiceLinks:
-		return l.Paths.ServiceLinks
-	}
-	return ""
-}
-
-func metadataKey(part Part) string {
-	switch part {
-	case PartClients:
-		return KeyClients
-	case PartKeysets:
-		return KeyKeysets
-	case PartKeys:
-		return KeyKeysetKeys
-	case PartSites:
-		return KeySites
-	case PartKeypairs:
-		return KeyClientSideKeypairs
-	case PartServices:
-		return KeyServices
-	case PartServiceLinks:
-		return KeyServiceLinks
-	}
-	return ""
 }

@@ -201,8 +201,8 @@ func dataset(version int, clientsFile string) fstest.MapFS {
 }
 
 func paths() store.Paths {
-	return store.Paths{Clients: "clients/metadata.json", Keysets: "keysets/metadata.json", KeysetKeys: "keys/metadata.json",
-		Salts: "salts/metadata.json", RuntimeConfig: "rc.json"}
+	return store.Paths{store.PartClients: "clients/metadata.json", store.PartKeysets: "keysets/metadata.json", store.PartKeys: "keys/metadata.json",
+		store.PartSalts: "salts/metadata.json", store.PartRuntime: "rc.json"}
 }
 
 func TestLoaderVersionGatingAndFailures(t *testing.T) {

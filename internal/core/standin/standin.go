@@ -34,7 +34,6 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
-	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -181,27 +180,23 @@ func (s *Server) CloudKeys() []store.CloudEncryptionKey { return s.opt.CloudKeys
 
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
-	meta := []struct {
-		pattern, file, key string
-		publicOnly         bool
-	}{
-		{"GET /clients/refresh", localdata.ClientsMetadata, store.KeyClients, false},
-		{"GET /key/keyset/refresh", localdata.KeysetsMetadata, store.KeyKeysets, false},
-		{"GET /key/keyset-keys/refresh", localdata.KeysMetadata, store.KeyKeysetKeys, false},
-		{"GET /sites/refresh", localdata.SitesMetadata, store.KeySites, true},
-		{"GET /client_side_keypairs/refresh", localdata.KeypairsMetadata, store.KeyClientSideKeypairs, true},
-		{"GET /services/refresh", "services/metadata.json", store.KeyServices, true},
-		{"GET /service_links/refresh", "service_links/metadata.json", store.KeyServiceLinks, true},
+	for _, p := range store.Parts() {
+		pattern := "GET " + p.CorePath
+		switch p.Format {
+		case store.FormatLocated:
+			s.mux.HandleFunc(pattern, s.refresh(p.PublicOnly, func(w http.ResponseWriter, r *http.Request, op *Operator) {
+				s.serveMetadata(w, r, op, p.Dataset, p.MetadataKey)
+			}))
+		case store.FormatSalts:
+			s.mux.HandleFunc(pattern, s.refresh(p.PublicOnly, func(w http.ResponseWriter, r *http.Request, op *Operator) {
+				s.serveSaltsMetadata(w, r, op, p.Dataset)
+			}))
+		case store.FormatInline:
+			s.mux.HandleFunc(pattern, s.refresh(p.PublicOnly, func(w http.ResponseWriter, r *http.Request, _ *Operator) {
+				s.serveFile(w, p.Dataset, "application/json")
+			}))
+		}
 	}
-	for _, m := range meta {
-		s.mux.HandleFunc(m.pattern, s.refresh(m.publicOnly, func(w http.ResponseWriter, r *http.Request, op *Operator) {
-			s.serveMetadata(w, r, op, m.file, m.key)
-		}))
-	}
-	s.mux.HandleFunc("GET /salt/refresh", s.refresh(false, s.serveSaltsMetadata))
-	s.mux.HandleFunc("GET /operator/config", s.refresh(false, func(w http.ResponseWriter, r *http.Request, _ *Operator) {
-		s.serveFile(w, localdata.RuntimeConfig, "application/json")
-	}))
 	s.mux.HandleFunc("GET /cloud_encryption_keys/retrieve", s.refresh(false, s.serveCloudKeys))
 	s.mux.HandleFunc("POST /attest", s.handleAttest)
 	s.mux.HandleFunc("GET /files/{path...}", func(w http.ResponseWriter, r *http.Request) {
@@ -420,8 +415,8 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request, op *Opera
 	writeJSON(w, http.StatusOK, doc)
 }
 
-func (s *Server) serveSaltsMetadata(w http.ResponseWriter, r *http.Request, op *Operator) {
-	b, err := fs.ReadFile(s.opt.Dataset, localdata.SaltsMetadata)
+func (s *Server) serveSaltsMetadata(w http.ResponseWriter, r *http.Request, op *Operator, file string) {
+	b, err := fs.ReadFile(s.opt.Dataset, file)
 	var doc map[string]any
 	if err == nil {
 		dec := json.NewDecoder(strings.NewReader(string(b)))

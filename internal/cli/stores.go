@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/core"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
+)
+
+// The store parts come from one table, store.Parts; the functions here map
+// it onto the configuration for each mode, so that no part is named below.
+
+// configStores is what config needs of the store parts to derive and
+// validate their Core paths.
+func configStores() []config.StorePart {
+	var out []config.StorePart
+	for _, p := range store.Parts() {
+		out = append(out, config.StorePart{Name: p.Name, PathKey: p.PathKey, Switch: p.Switch, CorePath: p.CorePath, PublicOnly: p.PublicOnly})
+	}
+	return out
+}
+
+// coreStorePaths returns the metadata URL of every part turned on in Core
+// mode.
+func coreStorePaths(cfg config.Config) store.Paths {
+	paths := store.Paths{}
+	for _, p := range store.Parts() {
+		if p.Switch == "" || cfg.Bool(p.Switch) {
+			paths[p.Part] = cfg.Text(p.PathKey)
+		}
+	}
+	return paths
+}
+
+// refreshIntervals returns each part's refresh interval (the *_refresh_ms
+// keys), the cloud encryption keys' included.
+func refreshIntervals(cfg config.Config) map[store.Part]time.Duration {
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	out := map[store.Part]time.Duration{core.PartCloudKeys: ms(cfg.CloudEncryptionKeysRefreshMs)}
+	for _, p := range store.Parts() {
+		out[p.Part] = ms(cfg.Int(p.RefreshKey))
+	}
+	return out
+}
+
+// localPaths returns the dataset path of every part local mode loads; a
+// config key overrides the dataset layout's default.
+func localPaths(cfg config.Config) store.Paths {
+	paths := store.Paths{}
+	for _, p := range store.Parts() {
+		if p.CoreOnly || !(p.LocalAlways || p.Switch == "" || cfg.Bool(p.Switch)) {
+			continue
+		}
+		paths[p.Part] = p.Dataset
+		if v := cfg.Text(p.PathKey); v != "" {
+			paths[p.Part] = v
+		}
+	}
+	return paths
+}
