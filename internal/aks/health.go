@@ -22,6 +22,7 @@ const (
 	DefaultHealthTimeout    = 5 * time.Second
 	DefaultIPLookupAttempts = 30
 	DefaultIPLookupInterval = 10 * time.Second
+	DefaultCommandTimeout   = time.Minute
 	maxHealthBody           = 4 << 10
 )
 
@@ -175,8 +176,11 @@ type IPLookup struct {
 	// DefaultIPLookupAttempts and DefaultIPLookupInterval.
 	Attempts int
 	Interval time.Duration
-	Sleep    func(ctx context.Context, d time.Duration) error
-	Progress func(msg string)
+	// CommandTimeout bounds each kubectl or az call (a kubeconfig that
+	// points at a deleted cluster can hang); zero takes DefaultCommandTimeout.
+	CommandTimeout time.Duration
+	Sleep          func(ctx context.Context, d time.Duration) error
+	Progress       func(msg string)
 }
 
 // ErrNoIP is returned when the Service has no external IP yet.
@@ -226,7 +230,7 @@ func (l *IPLookup) once(ctx context.Context) (string, error) {
 	if l.Namespace != "" {
 		args = append(args, "--namespace", l.Namespace)
 	}
-	out, kerr := l.Runner.Run(ctx, "kubectl", args...)
+	out, kerr := l.run(ctx, "kubectl", args...)
 	if kerr == nil {
 		if ip, ok := parseIP(out); ok {
 			return ip, nil
@@ -239,12 +243,12 @@ func (l *IPLookup) once(ctx context.Context) (string, error) {
 		}
 		return "", fmt.Errorf("kubectl get service %s: %w", ServiceName, kerr)
 	}
-	nodeRG, err := l.Runner.Run(ctx, "az", "aks", "show", "--resource-group", l.ResourceGroup, "--name", l.ClusterName,
+	nodeRG, err := l.run(ctx, "az", "aks", "show", "--resource-group", l.ResourceGroup, "--name", l.ClusterName,
 		"--query", "nodeResourceGroup", "--output", "tsv")
 	if err != nil {
 		return "", fmt.Errorf("kubectl get service %s: %v; az aks show: %w", ServiceName, kerr, err)
 	}
-	out, err = l.Runner.Run(ctx, "az", "network", "public-ip", "list", "--resource-group", strings.TrimSpace(string(nodeRG)),
+	out, err = l.run(ctx, "az", "network", "public-ip", "list", "--resource-group", strings.TrimSpace(string(nodeRG)),
 		"--query", "[?starts_with(name, 'kubernetes')].ipAddress", "--output", "tsv")
 	if err != nil {
 		return "", fmt.Errorf("az network public-ip list: %w", err)
@@ -257,6 +261,21 @@ func (l *IPLookup) once(ctx context.Context) (string, error) {
 		return ip, nil
 	}
 	return "", ErrNoIP
+}
+
+// run runs one command, bounded by CommandTimeout.
+func (l *IPLookup) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	timeout := l.CommandTimeout
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := l.Runner.Run(ctx, name, args...)
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		return out, fmt.Errorf("%s: no answer within %v: %w", name, timeout, err)
+	}
+	return out, err
 }
 
 func parseIP(out []byte) (string, bool) {

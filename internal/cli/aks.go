@@ -345,6 +345,7 @@ func newAKSHealthCommand(s streams, load func(*cobra.Command) aks.Vars, env aksE
 	var (
 		ip, url, namespace string
 		probe              aks.Probe
+		commandTimeout     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "health",
@@ -356,7 +357,7 @@ http://<ip>/ops/healthcheck until it answers 200 OK. Each attempt is printed
 to stderr; a 503 shows the operator's reasons.
 
 --attempts and --interval bound both waits: the lookup of a pending IP and
-the polling. A missing kubectl or az, or a command that fails (no kubeconfig,
+the polling; --command-timeout bounds each kubectl or az call. A missing kubectl or az, or a command that fails (no kubeconfig,
 no cluster, not logged in), ends the lookup at once with the reason; pass
 --ip or --url to skip it.`,
 		Example: `  uid2-operator aks health
@@ -370,6 +371,8 @@ no cluster, not logged in), ends the lookup at once with the reason; pass
 				return usageError{fmt.Errorf("--interval must not be negative (got %v)", probe.Interval)}
 			case probe.Timeout <= 0:
 				return usageError{fmt.Errorf("--timeout must be positive (got %v)", probe.Timeout)}
+			case commandTimeout <= 0:
+				return usageError{fmt.Errorf("--command-timeout must be positive (got %v)", commandTimeout)}
 			}
 			ctx := cmd.Context()
 			probe.URL = url
@@ -379,7 +382,7 @@ no cluster, not logged in), ends the lookup at once with the reason; pass
 				if ip == "" {
 					v := load(cmd)
 					lookup := aks.IPLookup{Runner: env.runner, Namespace: namespace, ResourceGroup: v.ResourceGroup,
-						ClusterName: v.AKSClusterName, Attempts: probe.Attempts, Interval: probe.Interval, Sleep: env.sleep, Progress: func(m string) { fmt.Fprintln(s.err, m) }}
+						ClusterName: v.AKSClusterName, Attempts: probe.Attempts, Interval: probe.Interval, CommandTimeout: commandTimeout, Sleep: env.sleep, Progress: func(m string) { fmt.Fprintln(s.err, m) }}
 					found, err := lookup.Find(ctx)
 					if err != nil {
 						return fmt.Errorf("health: find the operator IP: %w", err)
@@ -403,7 +406,8 @@ no cluster, not logged in), ends the lookup at once with the reason; pass
 	f.StringVar(&namespace, "namespace", "", "namespace of operator-svc (default: the kubectl context's)")
 	f.IntVar(&probe.Attempts, "attempts", aks.DefaultHealthAttempts, "IP lookups, then health requests, before giving up")
 	f.DurationVar(&probe.Interval, "interval", aks.DefaultHealthInterval, "wait between IP lookups and between health requests")
-	f.DurationVar(&probe.Timeout, "timeout", aks.DefaultHealthTimeout, "timeout of one request")
+	f.DurationVar(&probe.Timeout, "timeout", aks.DefaultHealthTimeout, "timeout of one health request")
+	f.DurationVar(&commandTimeout, "command-timeout", aks.DefaultCommandTimeout, "timeout of one kubectl or az call of the IP lookup")
 	return cmd
 }
 

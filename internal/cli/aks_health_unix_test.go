@@ -118,8 +118,21 @@ func TestAKSHealthAttemptsBoundIPLookup(t *testing.T) {
 	}
 }
 
+// A kubectl that hangs (a kubeconfig pointing at a deleted cluster) is cut
+// off by --command-timeout.
+func TestAKSHealthCommandTimeout(t *testing.T) {
+	dir := t.TempDir()
+	fakeTool(t, dir, "kubectl", "exec /bin/sleep 60")
+	t.Setenv("PATH", dir)
+	t.Setenv("RESOURCE_GROUP", "")
+	_, err, _ := runHealthEnv(t, "--command-timeout", "50ms")
+	if err == nil || !strings.Contains(err.Error(), "kubectl: no answer within 50ms") {
+		t.Fatalf("health with hanging kubectl = %v; want kubectl: no answer within 50ms", err)
+	}
+}
+
 func TestAKSHealthBadBounds(t *testing.T) {
-	for _, args := range [][]string{{"--attempts", "0"}, {"--interval", "-1s"}, {"--timeout", "0s"}} {
+	for _, args := range [][]string{{"--attempts", "0"}, {"--interval", "-1s"}, {"--timeout", "0s"}, {"--command-timeout", "0s"}} {
 		_, err, _ := runHealthEnv(t, append(args, "--ip", "127.0.0.1")...)
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), args[0]) {
