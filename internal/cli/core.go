@@ -33,6 +33,7 @@ type coreFlags struct {
 	siteID         int32
 	encryptedFiles bool
 	tokenLifetime  time.Duration
+	tokenJitter    bool
 	skipTokenCheck bool
 	logFormat      string
 	logLevel       string
@@ -75,7 +76,8 @@ EXIT CODES
 	fl.StringVar(&f.operatorType, "operator-type", "private", "operator type of the key: public or private")
 	fl.Int32Var(&f.siteID, "site-id", standin.DefaultSiteID, "site `id` of the operator key (cloud encryption keys are per site)")
 	fl.BoolVar(&f.encryptedFiles, "encrypted-files", true, "serve encrypted files and cloud encryption keys to operators that send \"Encrypted: true\"")
-	fl.DurationVar(&f.tokenLifetime, "token-lifetime", standin.DefaultTokenLifetime, "attestation token lifetime (plus Core's random 5–10 min)")
+	fl.DurationVar(&f.tokenLifetime, "token-lifetime", standin.DefaultTokenLifetime, "attestation token lifetime (plus Core's random 5–10 min unless --token-jitter=false)")
+	fl.BoolVar(&f.tokenJitter, "token-jitter", true, "add Core's random 5–10 min to --token-lifetime (false: tokens expire exactly, e.g. to rehearse an outage with a 30s token)")
 	fl.BoolVar(&f.skipTokenCheck, "skip-token-check", false, "accept refresh calls without a valid Attestation-Token (as Core does for trusted keys)")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -124,6 +126,7 @@ func runCore(ctx context.Context, s streams, f coreFlags) error {
 		Dataset:        dataset,
 		Operators:      []standin.Operator{{Key: f.key(), SiteID: f.siteID, Type: f.operatorType}},
 		TokenLifetime:  f.tokenLifetime,
+		NoJitter:       !f.tokenJitter,
 		SkipTokenCheck: f.skipTokenCheck,
 		Log:            log,
 	}

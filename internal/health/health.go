@@ -338,7 +338,7 @@ func (c *Checker) Watch(ctx context.Context, period time.Duration) error {
 }
 
 // logChanges logs degraded conditions by component: a warning when one
-// appears (and when its text changes), an info line when it clears.
+// appears, an info line when it clears (not on every tick: no log flood).
 func (c *Checker) logChanges(degraded []string) {
 	if c.Log == nil {
 		return
