@@ -254,16 +254,17 @@ func header(r *http.Request, canonical string) string {
 	return ""
 }
 
-// appVersion counts X-UID2-AppVersion ("name=version", the first pair of a
-// ";"-separated list) like the reference's uid2_client_versions_total.
+// appVersion counts X-UID2-AppVersion like the reference's
+// uid2_client_versions_total: the name is the text before the first "=", the
+// version what follows it up to the next ";" (VertxUtils#parseClientAppVersion).
 func (m *Metrics) appVersion(contact string, known bool, header string) {
-	first, _, _ := strings.Cut(header, ";")
-	name, version, ok := strings.Cut(first, "=")
+	name, rest, ok := strings.Cut(header, "=")
 	if !ok {
 		return
 	}
+	version, _, _ := strings.Cut(rest, ";")
 	k := seriesKey{fam: famClientVersions, contact: contact, known: known,
-		s1: m.appNames.Label(strings.TrimSpace(name)), s2: m.appVersions.Label(strings.TrimSpace(version))}
+		s1: m.appNames.Label(name), s2: m.appVersions.Label(version)}
 	m.counter(k, nil).Inc()
 }
 

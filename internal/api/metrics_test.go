@@ -251,3 +251,30 @@ func TestMetricsAddNoAllocations(t *testing.T) {
 		t.Errorf("generate: %v allocs with metrics, %v without; want no more", on, off)
 	}
 }
+
+// TestMetricsAppVersionHeader parses X-UID2-AppVersion like the reference:
+// name before the first "=", version up to the next ";".
+func TestMetricsAppVersionHeader(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	for _, h := range []string{"uid2-sdk=1.2.3", "uid2-sdk=1.2.3;other=4", "a;b=c", "no-equals-sign"} {
+		req := mustRequest("POST", f.srv.URL+"/v2/token/generate", "{}")
+		req.Header.Set("X-UID2-AppVersion", h)
+		do(t, f.srv.Client(), req)
+	}
+	fams := gather(t, reg)
+	for _, tc := range []struct {
+		name, version string
+		want          float64
+	}{
+		{"uid2-sdk", "1.2.3", 2},
+		{"a;b", "c", 1},
+	} {
+		if got := sum(t, fams, "uid2_client_versions_total", map[string]string{"client_name": tc.name, "client_version": tc.version}); got != tc.want {
+			t.Errorf("uid2_client_versions_total{client_name=%q,client_version=%q} = %v; want %v", tc.name, tc.version, got, tc.want)
+		}
+	}
+	if got := sum(t, fams, "uid2_client_versions_total", nil); got != 3 {
+		t.Errorf("uid2_client_versions_total = %v in all; want 3 (a header without = is not counted)", got)
+	}
+}
