@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
@@ -11,7 +13,8 @@ import (
 // TestEUIDConsent checks the TCF rule of EUID generate (§2.1 step 3) with
 // the K-13 strings.
 func TestEUIDConsent(t *testing.T) {
-	euid := newFixture(t, api.Options{Scope: identity.ScopeEUID})
+	reg := prometheus.NewRegistry()
+	euid := newFixture(t, api.Options{Scope: identity.ScopeEUID, Metrics: api.NewMetrics(reg)})
 	uid2 := newFixture(t, api.Options{})
 	const (
 		sufficient   = "CPehNtWPehNtWABAMBFRACBoALAAAEJAAIYgAKwAQAKgArABAAqAAA"
@@ -55,5 +58,15 @@ func TestEUIDConsent(t *testing.T) {
 				t.Errorf("body = %s", out)
 			}
 		})
+	}
+	// The reference's TCF usage and token-response metrics for these calls.
+	fams := gather(t, reg)
+	if got := sum(t, fams, "uid2_token_generate_tcf_usage_total", map[string]string{"api_contact": "generator@demo.example"}); got != 7 {
+		t.Errorf("uid2_token_generate_tcf_usage_total = %v; want 7 (every EUID call with the key, after a valid identifier)", got)
+	}
+	for status, want := range map[string]float64{"Success": 2, "InsufficientUserConsent": 2, "InvalidUserConsentString": 4} {
+		if got := sum(t, fams, "uid2_token_response_status_count_total", map[string]string{"token_response_status": status}); got != want {
+			t.Errorf("uid2_token_response_status_count_total{token_response_status=%q} = %v; want %v", status, got, want)
+		}
 	}
 }
