@@ -1,12 +1,14 @@
 package ccepolicy
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -51,19 +53,72 @@ type Image struct {
 }
 
 // LayerRootHash returns the dm-verity root hash (lowercase hex) of one
-// uncompressed layer tar stream, computed as the confidential guest does:
-// the tar becomes a compact ext4 image (whiteouts converted, no VHD footer,
+// uncompressed layer tar stream, computed as the guest does: the tar
+// becomes a compact ext4 image (whiteouts converted, no VHD footer,
 // hcsshim's recommended maximum disk size) and the root of its dm-verity
 // Merkle tree (4 KiB blocks, SHA-256, zero salt) is returned. This is
 // hcsshim's tar2ext4.ConvertAndComputeRootDigest, the same function its
 // dmverity-vhd tool and az confcom call; the ext4 image goes to a
 // temporary file that is removed before it returns.
-func LayerRootHash(tarStream io.Reader) (string, error) {
-	h, err := tar2ext4.ConvertAndComputeRootDigest(tarStream)
+//
+// A layer whose tar lists a file before (or without) its parent directory
+// is refused with ErrImplicitParent: tar2ext4 creates such directories
+// with the current time, so the hash would change from one conversion to
+// the next and never match the guest's.
+func LayerRootHash(tarStream io.Reader) (hash string, err error) {
+	// Third-party code parsing registry bytes: a panic becomes an error.
+	defer func() {
+		if r := recover(); r != nil {
+			hash, err = "", fmt.Errorf("layer root hash: malformed layer: %v", r)
+		}
+	}()
+	pr, pw := io.Pipe()
+	scanned := make(chan error, 1)
+	go func() {
+		err := checkParents(pr)
+		_, _ = io.Copy(io.Discard, pr) // keep the tee flowing to the converter
+		scanned <- err
+	}()
+	h, err := tar2ext4.ConvertAndComputeRootDigest(io.TeeReader(tarStream, pw))
+	pw.CloseWithError(err)
+	if serr := <-scanned; serr != nil && errors.Is(serr, ErrImplicitParent) {
+		return "", fmt.Errorf("layer root hash: %w", serr)
+	}
 	if err != nil {
 		return "", fmt.Errorf("layer root hash: %w", err)
 	}
 	return h, nil
+}
+
+// ErrImplicitParent means a layer's tar has an entry whose parent
+// directory no earlier entry created.
+var ErrImplicitParent = errors.New("an entry comes before its parent directory (tar2ext4 would stamp the directory with the current time, so no stable root hash exists; rebuild the image so every directory has its own tar entry, as uid2-release does)")
+
+// checkParents reads a tar stream and reports the first entry whose
+// parent directory was not created by an earlier entry, with the path
+// normalisation tar2ext4 applies.
+func checkParents(r io.Reader) error {
+	tr := tar.NewReader(r)
+	seen := map[string]bool{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err // the converter reports malformed tars
+		}
+		name := path.Clean("/" + hdr.Name)[1:]
+		if name == "" {
+			continue
+		}
+		for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
+			if !seen[dir] {
+				return fmt.Errorf("%w: %s (parent %s/)", ErrImplicitParent, hdr.Name, dir)
+			}
+		}
+		seen[name] = true
+	}
 }
 
 // Inspect reads img's config and computes the root hash of every layer.

@@ -3,6 +3,7 @@ package ccepolicy_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -158,6 +159,21 @@ func TestLoadErrors(t *testing.T) {
 	for _, src := range []string{"oci:", "oci:" + filepath.Join(t.TempDir(), "missing"), "oci:" + emptyLayout, "UPPER/case:ref"} {
 		if _, err := (ccepolicy.Loader{}).Load(ctx, src); err == nil {
 			t.Errorf("Load(%q) = nil error", src)
+		}
+	}
+}
+
+// tar2ext4 stamps a directory it has to invent with the current time, so
+// such a layer has no stable root hash: it is refused, naming the entry.
+func TestLayerRootHashRefusesImplicitParents(t *testing.T) {
+	for _, files := range [][]file{
+		{{"app/uid2-operator", 0o755, "x"}},
+		{{"app/", 0o755, ""}, {"app/bin/tool", 0o755, "x"}},
+		{{"etc/.wh.gone", 0o644, ""}},
+	} {
+		_, err := ccepolicy.LayerRootHash(bytes.NewReader(layerTar(t, files)))
+		if !errors.Is(err, ccepolicy.ErrImplicitParent) || !strings.Contains(err.Error(), files[len(files)-1].name) {
+			t.Errorf("LayerRootHash(%v) = %v; want ErrImplicitParent naming the entry", files, err)
 		}
 	}
 }
