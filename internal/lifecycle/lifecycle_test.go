@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -247,5 +249,33 @@ func TestLiveness(t *testing.T) {
 	mu.Unlock()
 	if ok, reason := p.Live(); ok || !strings.Contains(reason, "heartbeat: none for 31s") {
 		t.Fatalf("Live() = %v %q; want false with the heartbeat age", ok, reason)
+	}
+}
+
+// TestSecondSignalCutsDrainShort: a second SIGTERM during the drain delay
+// ends it at once (the operator's equivalent of a second Ctrl-C).
+func TestSecondSignalCutsDrainShort(t *testing.T) {
+	drainStarted := make(chan struct{})
+	p := lifecycle.New(lifecycle.Options{
+		DrainDelay:      time.Hour,
+		ShutdownTimeout: 5 * time.Second,
+		// Serve listens for the second signal before it calls OnDrain, so
+		// the SIGTERM below cannot reach the default handler.
+		OnDrain: func(string) { close(drainStarted) },
+	})
+	_, cancel, done := start(t, p, http.NotFoundHandler(), timeouts)
+	cancel()
+	<-drainStarted
+	self, _ := os.FindProcess(os.Getpid())
+	if err := self.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the second signal did not cut the one-hour drain delay short")
 	}
 }
