@@ -366,7 +366,11 @@ func TestDrainUnderLoad(t *testing.T) {
 		}()
 	}
 	// Let every client send a few requests on its keep-alive connection.
+	warm := time.Now()
 	for {
+		if time.Since(warm) > time.Minute {
+			t.Fatal("the clients did not get three requests each through in a minute")
+		}
 		mu.Lock()
 		ready := true
 		for _, n := range perClient {
