@@ -150,8 +150,18 @@ const defaultPlanPolicyFile = "cce-policy.base64"
 //   - IMAGE (a registry reference) when the manifest has no policy.
 func planStepZero(ctx context.Context, s streams, v aks.Vars, opts *aks.PlanOptions, manifestSet bool, req policyRequest) error {
 	manifest, manifestErr := os.ReadFile(opts.ManifestPath)
+	// --sidecar-image and --debug-policy only shape a policy step 0 computes.
+	computeOnly := func() error {
+		if req.debug || req.sidecarImage != "" {
+			return usageError{fmt.Errorf("plan: --debug-policy and --sidecar-image apply only when step 0 computes the policy (--image-source); the enclave id here comes from an existing policy")}
+		}
+		return nil
+	}
 	if req.image == "" && opts.PolicyFile != "" {
 		if _, err := os.Stat(opts.PolicyFile); err == nil {
+			if err := computeOnly(); err != nil {
+				return err
+			}
 			b, err := os.ReadFile(opts.PolicyFile)
 			if err != nil {
 				return fmt.Errorf("plan: step 0: %w", err)
@@ -173,6 +183,9 @@ func planStepZero(ctx context.Context, s streams, v aks.Vars, opts *aks.PlanOpti
 		if id, ok, err := manifestEnclaveID(manifest); err != nil {
 			return fmt.Errorf("plan: step 0: %s: %w", opts.ManifestPath, err)
 		} else if ok {
+			if err := computeOnly(); err != nil {
+				return err
+			}
 			opts.EnclaveID = id
 			fmt.Fprintf(s.err, "step 0: enclave id %s (policy in %s); it must be registered with UID2\n", id, opts.ManifestPath)
 			return nil

@@ -204,3 +204,17 @@ func TestAKSPlanOwnBuild(t *testing.T) {
 		t.Errorf("push at %d, render at %d; want the push first", push, render)
 	}
 }
+
+func TestAKSPlanPolicyFlagsNeedImageSource(t *testing.T) {
+	guideEnv(t)
+	pf := filepath.Join(t.TempDir(), "p.rego")
+	if err := os.WriteFile(pf, []byte("package policy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range [][]string{{"--debug-policy"}, {"--sidecar-image", "oci:x"}} {
+		args := append([]string{"plan", "--cce-policy-file", pf, "-o", filepath.Join(t.TempDir(), "p.sh")}, extra...)
+		if code, _, errOut := runAKS(t, args...); code != ExitUsage || !strings.Contains(errOut, "--image-source") {
+			t.Errorf("aks %v = %d; want a usage error naming --image-source\n%s", args, code, errOut)
+		}
+	}
+}
