@@ -126,7 +126,7 @@ func TestServeCoreModeAttestRejected(t *testing.T) {
 		{"unknown key", standin.NewOperatorKey(1), 0, "HTTP 401"},
 		{"forbidden", key, 403, "HTTP 403"},
 	} {
-		s.SetAttestStatus(tc.status)
+		s.ForTest.SetAttestStatus(tc.status)
 		code, _, errs := run(t, "", "serve", "--core-url", srv.URL, "--operator-key", tc.key,
 			"--http-addr", freeAddr(t), "--metrics-addr", "")
 		if code != 1 || !strings.Contains(errs, tc.want) || !strings.Contains(errs, "operator key was rejected") {

@@ -295,7 +295,7 @@ func TestAttestRejectedWhileServingExitsAtOnce(t *testing.T) {
 	defer coreSrv.Close()
 	op := startOperator(t, bin, []string{"UID2_OPERATOR_KEY=" + key}, "--core-url", coreSrv.URL, "--drain-delay", "1h")
 	waitHealthy(t, op.base)
-	core.SetAttestStatus(http.StatusUnauthorized)
+	core.ForTest.SetAttestStatus(http.StatusUnauthorized)
 	if code := op.wait(t, time.Minute); code != 1 {
 		t.Fatalf("exit %d after /attest 401; want 1", code)
 	}

@@ -128,7 +128,7 @@ func BenchmarkStartProductionSize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.AddOptOuts(prodOptOuts(prodOptouts)...)
+	s.ForTest.AddOptOuts(prodOptOuts(prodOptouts)...)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	c := &coreFixture{srv: srv, key: key, standin: s}

@@ -372,7 +372,7 @@ func TestCoreDownKeepsServingAndHealthShowsStaleness(t *testing.T) {
 func TestAttestRejectedIsFatal(t *testing.T) {
 	for _, code := range []int{401, 403} {
 		c := newCore(t, standin.Options{})
-		c.standin.SetAttestStatus(code)
+		c.standin.ForTest.SetAttestStatus(code)
 		o, err := core.New(c.config(false))
 		if err != nil {
 			t.Fatal(err)

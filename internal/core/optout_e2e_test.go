@@ -33,7 +33,7 @@ func TestOptOutSelectionWithStandIn(t *testing.T) {
 	inPartition := optout.Record{FLH: [32]byte{0xA1}, AdIDLen: 32, Timestamp: lastPartition.Unix()}
 	merged := optout.Record{FLH: [32]byte{0xB2}, AdIDLen: 32, Timestamp: lastPartition.Add(-time.Hour).Unix()}
 	c.standin.AddPartition(lastPartition, inPartition)
-	c.standin.AddDelta(lastPartition.Add(-time.Hour), merged) // before last partition − 3×300 s
+	c.standin.ForTest.AddDelta(lastPartition.Add(-time.Hour), merged) // before last partition − 3×300 s
 
 	start := func() *core.Operator {
 		t.Helper()

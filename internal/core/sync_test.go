@@ -71,7 +71,7 @@ func TestRunLoopsUnderLoad(t *testing.T) {
 	c.bump(t, localdata.ClientsMetadata)
 	waitFor(t, "clients version 2", func() bool { return o.Sync.Loader.Version(store.PartClients) == 2 })
 	waitFor(t, "re-attestation", func() bool { return attests.Load() >= 2 })
-	c.standin.AddOptOuts(optout.Record{FLH: [32]byte{1}, AdIDLen: 32, Timestamp: 1})
+	c.standin.ForTest.AddOptOuts(optout.Record{FLH: [32]byte{1}, AdIDLen: 32, Timestamp: 1})
 	waitFor(t, "opt-out delta", func() bool { return o.OptOuts.Len() == 1 })
 	close(stop)
 	wg.Wait()
@@ -90,7 +90,7 @@ func TestAttestRetryableFailuresGiveUpAfter12h(t *testing.T) {
 	cfg.Now = func() time.Time { return now }
 	o, _ := core.New(cfg)
 	ctx := context.Background()
-	c.standin.SetAttestStatus(http.StatusInternalServerError)
+	c.standin.ForTest.SetAttestStatus(http.StatusInternalServerError)
 	err := o.Client.Attest(ctx)
 	var ae *core.AttestError
 	if !errors.As(err, &ae) || ae.Status != 500 || core.IsFatal(err) {
@@ -104,11 +104,11 @@ func TestAttestRetryableFailuresGiveUpAfter12h(t *testing.T) {
 	if err := o.Client.Attest(ctx); !core.IsFatal(err) {
 		t.Fatalf("500 after 13 h = %v; want fatal", err)
 	}
-	c.standin.SetAttestStatus(0)
+	c.standin.ForTest.SetAttestStatus(0)
 	if err := o.Client.Attest(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.standin.SetAttestStatus(http.StatusBadGateway)
+	c.standin.ForTest.SetAttestStatus(http.StatusBadGateway)
 	if err := o.Client.Attest(ctx); core.IsFatal(err) {
 		t.Fatalf("502 right after a success = %v; want retryable (timer reset)", err)
 	}

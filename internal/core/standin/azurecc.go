@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/azure/maa"
 )
@@ -28,19 +29,17 @@ type AzureCC struct {
 
 // checkAzureCC validates an azure-cc attestation_request (the MAA JWT) and
 // reports the failure the way Core does: 403 with a status and message.
-func (s *Server) checkAzureCC(w http.ResponseWriter, r *http.Request, evidence, spki []byte) bool {
+func (s *Server) checkAzureCC(r *http.Request, evidence, spki []byte) error {
 	cc := s.opt.AzureCC
 	if cc == nil || cc.Signer == nil {
-		writeJSON(w, http.StatusForbidden, map[string]string{"status": "protocol not found"})
-		return false
+		return jsonError(http.StatusForbidden, "protocol not found", "")
 	}
 	claims, err := maa.Verify(string(evidence), cc.Signer, cc.Issuer, s.opt.Now())
 	if err == nil {
 		var enclave string
-		enclave, err = maa.Check(claims, spki, s.baseURL(r))
-		if err == nil && len(cc.Enclaves) > 0 && !contains(cc.Enclaves, enclave) {
-			writeJSON(w, http.StatusForbidden, map[string]string{"status": "FORBIDDEN_ENCLAVE", "message": "enclave id not registered"})
-			return false
+		enclave, err = maa.Check(claims, spki, baseURL(r))
+		if err == nil && len(cc.Enclaves) > 0 && !slices.Contains(cc.Enclaves, enclave) {
+			return jsonError(http.StatusForbidden, "FORBIDDEN_ENCLAVE", "enclave id not registered")
 		}
 	}
 	if err != nil {
@@ -49,17 +48,7 @@ func (s *Server) checkAzureCC(w http.ResponseWriter, r *http.Request, evidence, 
 			status = "UNKNOWN_ATTESTATION_URL"
 		}
 		s.opt.Log.Warn("azure-cc attestation rejected", "reason", err.Error())
-		writeJSON(w, http.StatusForbidden, map[string]string{"status": status, "message": err.Error()})
-		return false
+		return jsonError(http.StatusForbidden, status, err.Error())
 	}
-	return true
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
+	return nil
 }
