@@ -181,11 +181,13 @@ func TestPlanStepZeroStopsBeforeAz(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, policy string
+		release      string // UID2_RELEASE
 		wantStderr   string
 		wantAz       bool
 	}{
-		{"planned policy", planPolicy, "enclave id " + testEnclaveID + ": register it with UID2", true},
-		{"changed policy", "package policy\nallow := true\n", "the CCE policy changed since this plan was made", false},
+		{"planned policy", planPolicy, "uid2-release", "enclave id " + testEnclaveID + ": register it with UID2", true},
+		{"changed policy", "package policy\nallow := true\n", "uid2-release", "the CCE policy changed since this plan was made", false},
+		{"no uid2-release", planPolicy, "", "the push step needs uid2-release", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -201,6 +203,7 @@ func TestPlanStepZeroStopsBeforeAz(t *testing.T) {
 				"helm":          "exit 0\n",
 				"git":           "exit 0\n",
 				"uid2-operator": "exit 0\n",
+				"uid2-release":  "exit 0\n",
 			} {
 				if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
 					t.Fatal(err)
@@ -224,7 +227,7 @@ func TestPlanStepZeroStopsBeforeAz(t *testing.T) {
 			}
 			cmd := exec.Command(bash, "-c", script.String())
 			cmd.Dir = dir
-			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + dir}
+			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + dir, "UID2_RELEASE=" + tc.release}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Run(); err == nil {

@@ -107,6 +107,12 @@ step "0. CCE policy and enclave id (before any Azure call)"
 policy_id="$(tr -d ' \r\n' <"$CCE_POLICY_FILE" | base64 -d | sha256)"
 [[ "$policy_id" == "$ENCLAVE_ID" ]] || die "the CCE policy changed since this plan was made (enclave id ${policy_id}, planned ${ENCLAVE_ID}); run uid2-operator aks plan again"
 [[ -f "${IMAGE_LAYOUT}/oci-layout" ]] || die "${IMAGE_LAYOUT} is not an OCI image layout (build it with uid2-release image --oci-layout)"
+if [[ -n "${UID2_RELEASE:-}" ]]; then
+  command -v "$UID2_RELEASE" >/dev/null || die "UID2_RELEASE=${UID2_RELEASE} is not on PATH"
+else
+  [[ -f cmd/uid2-release/main.go ]] && command -v go >/dev/null ||
+    die "the push step needs uid2-release: run this script from the source tree (with go), or set UID2_RELEASE"
+fi
 echo "enclave id ${ENCLAVE_ID}: register it with UID2 now; pods whose enclave id is not registered exit at attestation" >&2
 
 step "1. Check tools and the Azure login"
