@@ -19,7 +19,7 @@ import (
 // atomic adds, no allocations. A nil *Metrics records nothing.
 type Metrics struct {
 	httpRequests, vertxRequests                 *prometheus.CounterVec
-	vertxTime                                   *prometheus.SummaryVec
+	vertxTime                                   *metrics.QuantileSummary
 	vertxActive                                 *prometheus.GaugeVec
 	duration                                    *prometheus.HistogramVec
 	clientVersions, sdkVersions                 *prometheus.CounterVec
@@ -45,14 +45,14 @@ var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 
 // vertxQuantiles are the percentiles the reference publishes for
 // vertx_http_server_response_time_seconds (Main#setupMetrics).
-var vertxQuantiles = map[float64]float64{0.9: 0.01, 0.95: 0.005, 0.99: 0.001}
+var vertxQuantiles = []float64{0.9, 0.95, 0.99}
 
 // NewMetrics registers the API families on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		httpRequests:     metrics.HTTPRequests.NewCounterVec(),
 		vertxRequests:    metrics.VertxRequests.NewCounterVec(),
-		vertxTime:        metrics.VertxResponseTime.NewSummaryVec(vertxQuantiles),
+		vertxTime:        metrics.VertxResponseTime.NewQuantileSummary(vertxQuantiles, nil),
 		vertxActive:      metrics.VertxActiveRequests.NewGaugeVec(),
 		duration:         metrics.RequestDuration.NewHistogramVec(latencyBuckets),
 		clientVersions:   metrics.ClientVersions.NewCounterVec(),
@@ -102,7 +102,7 @@ type requestKey struct {
 
 type requestSeries struct {
 	http, vertx prometheus.Counter
-	vertxTime   prometheus.Observer
+	vertxTime   *metrics.QuantileChild
 }
 
 // statusRecorder captures the status code and the authenticated client for
@@ -184,7 +184,7 @@ func (m *Metrics) instrument(pattern string, h http.Handler) http.Handler {
 		// The reference's Vert.x meter filter drops 404s.
 		if code != http.StatusNotFound {
 			s.vertx.Inc()
-			s.vertxTime.Observe(elapsed)
+			s.vertxTime.ObserveAt(elapsed, start)
 		}
 		if v := header(r, headerAppVersion); v != "" {
 			m.appVersion(k.contact, rec.client != nil, v)
@@ -201,7 +201,7 @@ func (m *Metrics) newRequestSeries(k requestKey, snap *store.Snapshot) requestSe
 	return requestSeries{
 		http:      m.httpRequests.WithLabelValues(contact, site, name, k.host, code, k.route.method, k.route.path),
 		vertx:     m.vertxRequests.WithLabelValues(code, k.route.method, k.route.path),
-		vertxTime: m.vertxTime.WithLabelValues(code, k.route.method, k.route.path),
+		vertxTime: m.vertxTime.With(code, k.route.method, k.route.path),
 	}
 }
 

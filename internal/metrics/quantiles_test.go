@@ -1,0 +1,132 @@
+package metrics_test
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func collectSummary(t *testing.T, s *metrics.QuantileSummary) *dto.Summary {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) != 1 || len(mfs[0].Metric) != 1 {
+		t.Fatalf("gathered %v", mfs)
+	}
+	if mfs[0].GetName() != metrics.VertxResponseTime.Name || mfs[0].GetType() != dto.MetricType_SUMMARY {
+		t.Fatalf("family %s of type %v", mfs[0].GetName(), mfs[0].GetType())
+	}
+	return mfs[0].Metric[0].GetSummary()
+}
+
+func quantile(s *dto.Summary, q float64) float64 {
+	for _, x := range s.GetQuantile() {
+		if x.GetQuantile() == q {
+			return x.GetValue()
+		}
+	}
+	return math.NaN()
+}
+
+func TestQuantileSummaryEstimates(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.5, 0.9, 0.99}, clock.Now)
+	c := s.With("200", "POST", "/v2/token/generate")
+	if s.With("200", "POST", "/v2/token/generate") != c {
+		t.Fatal("With returned a second child for the same labels")
+	}
+	// 1 ms … 1000 ms, uniform.
+	var sum float64
+	for i := 1; i <= 1000; i++ {
+		v := float64(i) / 1000
+		c.Observe(v)
+		sum += v
+	}
+	got := collectSummary(t, s)
+	if got.GetSampleCount() != 1000 || math.Abs(got.GetSampleSum()-sum) > 1e-9 {
+		t.Errorf("count %d sum %v; want 1000, %v", got.GetSampleCount(), got.GetSampleSum(), sum)
+	}
+	for q, want := range map[float64]float64{0.5: 0.5, 0.9: 0.9, 0.99: 0.99} {
+		if v := quantile(got, q); math.Abs(v-want)/want > 0.1 {
+			t.Errorf("q%v = %v; want %v ± 10%%", q, v, want)
+		}
+	}
+}
+
+func TestQuantileSummaryWindow(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.99}, clock.Now)
+	c := s.With("200", "GET", "/ops/healthcheck")
+	for range 100 {
+		c.Observe(2) // a slow period
+	}
+	clock.Advance(3 * 40 * time.Second) // past the 2-minute window
+	for range 100 {
+		c.Observe(0.001)
+	}
+	got := collectSummary(t, s)
+	if v := quantile(got, 0.99); v > 0.0015 {
+		t.Errorf("q0.99 = %v after the slow period left the window; want about 0.001", v)
+	}
+	if got.GetSampleCount() != 200 {
+		t.Errorf("count %d; want the cumulative 200", got.GetSampleCount())
+	}
+	clock.Advance(10 * time.Minute)
+	if v := quantile(collectSummary(t, s), 0.99); v != 0 {
+		t.Errorf("q0.99 = %v with an empty window; want 0", v)
+	}
+}
+
+func TestQuantileSummaryConcurrent(t *testing.T) {
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9}, nil)
+	c := s.With("200", "POST", "/x")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				c.Observe(float64(i) / 1e4)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := collectSummary(t, s).GetSampleCount(); got != 4000 {
+		t.Fatalf("count %d; want 4000", got)
+	}
+}
+
+func TestQuantileObserveDoesNotAllocate(t *testing.T) {
+	c := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9}, nil).With("200", "POST", "/x")
+	now := time.Now()
+	if n := testing.AllocsPerRun(100, func() { c.ObserveAt(0.01, now) }); n != 0 {
+		t.Fatalf("ObserveAt: %v allocs", n)
+	}
+}
+
+func BenchmarkQuantileObserve(b *testing.B) {
+	c := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9, 0.95, 0.99}, nil).With("200", "POST", "/x")
+	now := time.Now()
+	for i := 0; b.Loop(); i++ {
+		c.ObserveAt(float64(i%1000)*1e-5, now)
+	}
+}
