@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 
@@ -175,6 +176,32 @@ func writeFindings(w io.Writer, rep aks.Report) {
 	} else {
 		fmt.Fprintf(w, "preflight: %d error(s), %d warning(s)\n", rep.Errors(), warnings)
 	}
+}
+
+// klogLine matches the log lines kubectl writes before its one-line reason
+// (E1207 03:05:05.384372 32576 memcache.go:265] ...).
+var klogLine = regexp.MustCompile(`^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ `)
+
+// maxReason caps a command's stderr in an error message.
+const maxReason = 1 << 10
+
+// commandReason is a failed command's stderr without klog lines, on one
+// line, at most maxReason bytes.
+func commandReason(stderr []byte) string {
+	var keep []string
+	for _, l := range strings.Split(string(stderr), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !klogLine.MatchString(l) {
+			keep = append(keep, l)
+		}
+	}
+	r := strings.Join(keep, "; ")
+	if r == "" {
+		r = strings.TrimSpace(string(stderr))
+	}
+	if len(r) > maxReason {
+		r = "…" + r[len(r)-maxReason:]
+	}
+	return r
 }
 
 // writeEgress prints the hosts the operator must reach from subnet cg in
@@ -422,7 +449,7 @@ func (execRunner) Run(ctx context.Context, name string, args ...string) ([]byte,
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-			return out, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(string(ee.Stderr)))
+			return out, fmt.Errorf("%s: %w: %s", name, err, commandReason(ee.Stderr))
 		}
 		return out, fmt.Errorf("%s: %w", name, err)
 	}

@@ -140,3 +140,17 @@ func TestAKSHealthBadBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandReason(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"E1207 03:05:05.384372   32576 memcache.go:265] \"Unhandled Error\" err=\"x\"\nE1207 03:05:05.385566   32576 memcache.go:265] again\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?\n",
+			"The connection to the server localhost:8080 was refused - did you specify the right host or port?"},
+		{"ERROR: (ResourceNotFound) The Resource was not found.\nCode: ResourceNotFound\n", "ERROR: (ResourceNotFound) The Resource was not found.; Code: ResourceNotFound"},
+		{"E1207 03:05:05.1 only klog\n", "E1207 03:05:05.1 only klog"},
+		{strings.Repeat("x", 2000), "…" + strings.Repeat("x", 1024)},
+	} {
+		if got := commandReason([]byte(tt.in)); got != tt.want {
+			t.Errorf("commandReason(%.40q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
