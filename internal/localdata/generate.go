@@ -30,6 +30,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
+	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
 // Generated is the fixed "generated" instant of the dataset. Open shifts salt
@@ -317,12 +318,14 @@ func (g *generator) run() (map[string][]byte, error) {
 			return nil, err
 		}
 	}
-	for _, m := range []struct{ name, key string }{
-		{ClientsMetadata, "client_keys"}, {KeysetsMetadata, "keysets"}, {KeysMetadata, "keyset_keys"},
-		{SitesMetadata, "sites"}, {KeypairsMetadata, "client_side_keypairs"},
-	} {
-		loc := path.Join(path.Dir(m.name), path.Base(path.Dir(m.name))+".json")
-		if err := g.metadata(m.name, m.key, loc); err != nil {
+	// Every located part local mode loads has <dir>/metadata.json
+	// pointing at <dir>/<dir>.json (the store table gives dir and key).
+	for _, p := range store.Parts() {
+		if p.Format != store.FormatLocated || p.CoreOnly {
+			continue
+		}
+		loc := path.Join(path.Dir(p.Dataset), path.Base(path.Dir(p.Dataset))+".json")
+		if err := g.metadata(p.Dataset, p.MetadataKey, loc); err != nil {
 			return nil, err
 		}
 	}
