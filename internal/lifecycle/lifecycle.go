@@ -180,7 +180,7 @@ func (p *Process) wrap(h http.Handler) http.Handler {
 			w.Header().Set("Connection", "close")
 		}
 		if c, ok := r.Context().Value(connKey{}).(*watchedConn); ok {
-			c.request(r.URL.Path)
+			c.request(&r.URL.Path) // a pointer into the request: no allocation
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -319,8 +319,8 @@ type watchedConn struct {
 // other ConnContext hooks can find the connection their listener wrapped.
 func (c *watchedConn) NetConn() net.Conn { return c.Conn }
 
-func (c *watchedConn) request(path string) {
-	c.path.Store(&path)
+func (c *watchedConn) request(path *string) {
+	c.path.Store(path)
 	c.cut.Store(false)
 }
 
