@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -123,43 +122,12 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 
 	proc := newProcess(cfg, log, checker, reg)
 	opts.Liveness = proc
-	// The background loops stop when the drain starts (SIGTERM) or on a
-	// fatal error; the servers drain on their own schedule.
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		fatal error
-	)
-	stop := func(err error) {
-		once.Do(func() {
-			fatal = err
-			log.Error("fatal: stopping the operator", "err", err)
-			proc.Fail("fatal: " + err.Error())
-			cancel()
-		})
-	}
-	for _, loop := range []func(context.Context) error{
-		op.Run,
-		func(ctx context.Context) error { return checker.Watch(ctx, health.DefaultWatchdogPeriod) },
-	} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := loop(runCtx); err != nil {
-				stop(err)
-			}
-		}()
-	}
 	cc.Metrics.SetHealthy(httpServerComponent, true)
-	serveErr := serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg))
-	cancel()
-	wg.Wait()
-	if fatal != nil {
-		return fatal
-	}
-	return serveErr
+	// The loops stop when the drain starts; an error from one (attestation
+	// rejected, stores or salts past their limits) drains without the delay
+	// and exits 1.
+	return serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg),
+		op.Run, func(ctx context.Context) error { return checker.Watch(ctx, health.DefaultWatchdogPeriod) })
 }
 
 func tokenExpiry(t *attest.Token) time.Time {

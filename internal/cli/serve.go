@@ -350,9 +350,10 @@ func newProcess(cfg config.Config, log *slog.Logger, checker *health.Checker, re
 	})
 }
 
-// serveHTTP runs the API and metrics servers until ctx ends or proc fails,
-// then drains them (lifecycle.Process.Serve). Every mode serves this way.
-func serveHTTP(ctx context.Context, cfg config.Config, proc *lifecycle.Process, apiHandler, metrics http.Handler) error {
+// serveHTTP runs the API and metrics servers and the background loops until
+// ctx ends or a loop fails, then drains (lifecycle.Process.Serve). Every mode
+// serves this way.
+func serveHTTP(ctx context.Context, cfg config.Config, proc *lifecycle.Process, apiHandler, metrics http.Handler, loops ...lifecycle.Loop) error {
 	apiLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("--http-addr: %w", err)
@@ -375,5 +376,5 @@ func serveHTTP(ctx context.Context, cfg config.Config, proc *lifecycle.Process, 
 	}
 	proc.Log().Info("operator listening", "http_addr", apiLn.Addr().String(), "metrics_addr", cfg.MetricsAddr,
 		"read_timeout", cfg.ReadTimeout.String(), "write_timeout", cfg.WriteTimeout.String(), "drain_delay", cfg.DrainDelay.String())
-	return proc.Serve(ctx, ls)
+	return proc.Serve(ctx, ls, loops...)
 }

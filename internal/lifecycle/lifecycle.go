@@ -1,6 +1,7 @@
-// Package lifecycle runs the operator's HTTP servers from start to exit, the
-// same way in local, Core and azure-aks modes: one server constructor with
-// explicit timeouts, a liveness heartbeat, and the drain on SIGTERM
+// Package lifecycle runs the operator's HTTP servers and background loops
+// from start to exit, the same way in local, Core and azure-aks modes: one
+// server constructor with explicit timeouts, one supervisor for the loops (a
+// loop's error is fatal), a liveness heartbeat, and the drain on SIGTERM
 // (readiness 503 at once → keep serving for the drain delay, every response
 // carrying "Connection: close" → Shutdown within its timeout → exit 0).
 //
@@ -27,6 +28,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Defaults of the drain and the liveness heartbeat.
@@ -193,8 +196,13 @@ type Listener struct {
 	Ln     net.Listener
 }
 
-// Serve serves every listener until ctx ends (SIGTERM), Fail is called or a
-// server fails, then drains:
+// Loop is a background loop (Core sync, attestation, the health watchdog):
+// it runs until ctx ends and returns nil, or returns an error on a fatal
+// condition.
+type Loop func(ctx context.Context) error
+
+// Serve serves every listener and runs every loop until ctx ends (SIGTERM),
+// Fail is called, a loop returns an error or a server fails, then drains:
 //
 //  1. OnDrain (readiness answers 503 from now on);
 //  2. keep serving for DrainDelay (skipped after Fail), every response
@@ -203,14 +211,31 @@ type Listener struct {
 //  3. disable keep-alives and Shutdown every server within ShutdownTimeout,
 //     then close what is left.
 //
-// It returns nil after a drain, or the error of a server that failed.
+// The loops stop when the drain starts. Serve returns nil after a drain
+// that ctx started, else the first loop's error (a fatal condition: the
+// drain skipped its delay), else the error of a server that failed.
 // Keep-alives are disabled only at step 3: disabling them at once would close
 // idle connections that a client may be reusing at that very moment, and
 // lose that request.
-func (p *Process) Serve(ctx context.Context, ls []Listener) error {
+func (p *Process) Serve(ctx context.Context, ls []Listener, loops ...Loop) error {
 	hbCtx, stopHB := context.WithCancel(context.Background())
 	defer stopHB()
 	go p.runHeartbeat(hbCtx)
+
+	// The loops outlive ctx until the drain starts (readiness 503 first).
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	g, gctx := errgroup.WithContext(loopCtx)
+	for _, loop := range loops {
+		g.Go(func() error {
+			err := loop(gctx)
+			if err != nil {
+				p.log.Error("fatal: stopping the operator", "err", err)
+				p.Fail("fatal: " + err.Error())
+			}
+			return err
+		})
+	}
 
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
@@ -248,6 +273,7 @@ func (p *Process) Serve(ctx context.Context, ls []Listener) error {
 	if p.opt.OnDrain != nil {
 		p.opt.OnDrain(reason)
 	}
+	stopLoops()
 	if delay > 0 {
 		p.log.Info("draining: readiness is 503; serving for the drain delay with Connection: close",
 			"drain_delay", delay.String(), "shutdown_timeout", p.opt.ShutdownTimeout.String())
@@ -281,7 +307,11 @@ func (p *Process) Serve(ctx context.Context, ls []Listener) error {
 		}()
 	}
 	wg.Wait()
+	loopErr := g.Wait()
 	p.log.Info("stopped")
+	if loopErr != nil {
+		return loopErr
+	}
 	return serveErr
 }
 

@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -278,4 +279,55 @@ func TestSecondSignalCutsDrainShort(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the second signal did not cut the one-hour drain delay short")
 	}
+}
+
+// TestLoops: loops stop when the drain starts; a loop's error is fatal:
+// the drain skips its delay and Serve returns that error.
+func TestLoops(t *testing.T) {
+	t.Run("stop at drain", func(t *testing.T) {
+		p := lifecycle.New(lifecycle.Options{DrainDelay: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan bool, 1)
+		loop := func(ctx context.Context) error {
+			<-ctx.Done()
+			stopped <- p.Draining()
+			return nil
+		}
+		errc := make(chan error, 1)
+		go func() {
+			errc <- p.Serve(ctx, []lifecycle.Listener{{Name: "api", Ln: ln, Server: p.NewServer("api", http.NotFoundHandler(), timeouts)}}, loop)
+		}()
+		cancel()
+		if draining := <-stopped; !draining {
+			t.Error("the loop stopped before the drain started")
+		}
+		if err := <-errc; err != nil {
+			t.Fatalf("Serve = %v; want nil", err)
+		}
+	})
+	t.Run("fatal", func(t *testing.T) {
+		var reason atomic.Pointer[string]
+		p := lifecycle.New(lifecycle.Options{DrainDelay: time.Hour, ShutdownTimeout: 5 * time.Second,
+			OnDrain: func(r string) { reason.Store(&r) }})
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		fatal := errors.New("attest: core answered HTTP 401")
+		quiet := func(ctx context.Context) error { <-ctx.Done(); return nil }
+		failing := func(context.Context) error { return fatal }
+		errc := make(chan error, 1)
+		go func() {
+			errc <- p.Serve(context.Background(), []lifecycle.Listener{{Name: "api", Ln: ln, Server: p.NewServer("api", http.NotFoundHandler(), timeouts)}}, quiet, failing)
+		}()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, fatal) {
+				t.Fatalf("Serve = %v; want %v", err, fatal)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a fatal loop error did not end Serve (the one-hour delay was not skipped)")
+		}
+		if r := reason.Load(); r == nil || *r != "fatal: attest: core answered HTTP 401" {
+			t.Fatalf("OnDrain reason = %v", r)
+		}
+	})
 }
