@@ -31,7 +31,36 @@ const (
 	DefaultPullTimeout  = 10 * time.Minute
 	maxLayersPerImage   = 128
 	maxConfigListLength = 4096
+	// MaxLayerBytes bounds one uncompressed layer (its ext4 image goes to
+	// a temporary file); the operator's layers are tens of MB.
+	MaxLayerBytes = 4 << 30
 )
+
+// ErrLayerTooLarge means an uncompressed layer exceeds MaxLayerBytes.
+var ErrLayerTooLarge = fmt.Errorf("layer larger than %d bytes uncompressed", MaxLayerBytes)
+
+// boundedReader reads at most n bytes of r and fails with
+// ErrLayerTooLarge if r has more.
+type boundedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		var probe [1]byte
+		if n, err := b.r.Read(probe[:]); n == 0 && err != nil {
+			return 0, err // io.EOF at exactly the limit
+		}
+		return 0, ErrLayerTooLarge
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= int64(n)
+	return n, err
+}
 
 // Image is what a CCE policy needs from one container image: the dm-verity
 // root hash of each layer (base layer first) and the parts of the image
@@ -79,7 +108,7 @@ func LayerRootHash(tarStream io.Reader) (hash string, err error) {
 		_, _ = io.Copy(io.Discard, pr) // keep the tee flowing to the converter
 		scanned <- err
 	}()
-	h, err := tar2ext4.ConvertAndComputeRootDigest(io.TeeReader(tarStream, pw))
+	h, err := tar2ext4.ConvertAndComputeRootDigest(io.TeeReader(&boundedReader{tarStream, MaxLayerBytes}, pw))
 	pw.CloseWithError(err)
 	if serr := <-scanned; serr != nil && errors.Is(serr, ErrImplicitParent) {
 		return "", fmt.Errorf("layer root hash: %w", serr)

@@ -177,3 +177,15 @@ func TestLayerRootHashRefusesImplicitParents(t *testing.T) {
 		}
 	}
 }
+
+func TestBoundedReader(t *testing.T) {
+	for _, tc := range []struct {
+		size, limit int
+		wantErr     bool
+	}{{10, 11, false}, {11, 11, false}, {12, 11, true}, {0, 0, false}, {1, 0, true}} {
+		_, err := io.ReadAll(ccepolicy.BoundedReaderForTest(strings.NewReader(strings.Repeat("x", tc.size)), int64(tc.limit)))
+		if got := errors.Is(err, ccepolicy.ErrLayerTooLarge); got != tc.wantErr {
+			t.Errorf("read %d bytes with limit %d: err %v; want ErrLayerTooLarge %v", tc.size, tc.limit, err, tc.wantErr)
+		}
+	}
+}
