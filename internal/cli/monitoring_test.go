@@ -28,6 +28,7 @@ const (
 	chartDir      = "../../deploy/helm/uid2-operator"
 	dashboardFile = chartDir + "/dashboards/uid2-operator.json"
 	rulesFile     = chartDir + "/rules/uid2-operator.rules.yaml"
+	rulesTestFile = chartDir + "/rules/uid2-operator.rules.test.yaml"
 )
 
 // sdkHeaders adds the version headers the official SDKs send.
@@ -376,7 +377,7 @@ func ruleExprs(t *testing.T) []string {
 }
 
 // TestPromtoolChecksDashboardAndRules checks the PromQL of the rules and of
-// every dashboard query (as recording rules, with Grafana's variables
+// every dashboard query, runs the alerts' unit tests (as recording rules, with Grafana's variables
 // substituted) with promtool, when it is installed (.ci/run installs
 // Debian's prometheus package where it can).
 func TestPromtoolChecksDashboardAndRules(t *testing.T) {
@@ -386,6 +387,10 @@ func TestPromtoolChecksDashboardAndRules(t *testing.T) {
 	}
 	if out, err := exec.Command(promtool, "check", "rules", rulesFile).CombinedOutput(); err != nil {
 		t.Fatalf("promtool check rules %s: %v\n%s", rulesFile, err, out)
+	}
+	// The alerts' unit tests: each fires on its failure, with its text.
+	if out, err := exec.Command(promtool, "test", "rules", rulesTestFile).CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules %s: %v\n%s", rulesTestFile, err, out)
 	}
 	grafanaVars := strings.NewReplacer("$__rate_interval", "5m", "$namespace", ".*", "$pod", ".*")
 	var b strings.Builder
