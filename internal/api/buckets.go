@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/salts"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) handleBuckets(req *v2Request) ([]byte, error) {
 		}
 		out = append(out, `{"bucket_id":`...)
 		id = set.AppendBucketID(id[:0], e.ID)
-		out = appendJSONString(out, bytesString(id))
+		out = jsonw.AppendString(out, bytesString(id))
 		out = append(out, `,"last_updated":"`...)
 		out = time.UnixMilli(e.LastUpdated).UTC().AppendFormat(out, lastUpdatedLayout)
 		out = append(out, `"}`...)

@@ -22,6 +22,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -165,7 +166,7 @@ func (s *Server) handleCSTG(w http.ResponseWriter, r *http.Request) (err error) 
 	// sniffing one.
 	w.Header()["Content-Type"] = nil
 	w.WriteHeader(http.StatusOK)
-	w.Write(appendBase64(make([]byte, 0, base64.StdEncoding.EncodedLen(len(sealed))), sealed))
+	w.Write(b64.AppendEncode(make([]byte, 0, base64.StdEncoding.EncodedLen(len(sealed))), sealed))
 	return nil
 }
 
@@ -352,10 +353,10 @@ func openCSTG(kp *store.ClientSideKeypair, req *cstgRequest) (secret, plaintext 
 // escaped as Vert.x's JsonArray encoding (Jackson) does.
 func appendCSTGAAD(dst []byte, req *cstgRequest) []byte {
 	dst = append(dst, '[')
-	dst = appendInt(dst, req.timestamp)
+	dst = jsonw.AppendInt(dst, req.timestamp)
 	if req.hasApp {
 		dst = append(dst, ',')
-		dst = appendJSONString(dst, req.appName)
+		dst = jsonw.AppendString(dst, req.appName)
 	}
 	return append(dst, ']')
 }

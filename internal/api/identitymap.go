@@ -9,6 +9,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/salts"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -129,7 +130,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 				unmapped = append(unmapped, ',')
 			}
 			unmapped = append(unmapped, `{"identifier":`...)
-			unmapped = appendJSONString(unmapped, bytesString(in))
+			unmapped = jsonw.AppendString(unmapped, bytesString(in))
 			unmapped = append(unmapped, `,"reason":"`...)
 			unmapped = append(unmapped, reason...)
 			unmapped = append(unmapped, `"}`...)
@@ -139,12 +140,12 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 			out = append(out, ',')
 		}
 		out = append(out, `{"identifier":`...)
-		out = appendJSONString(out, bytesString(in))
+		out = jsonw.AppendString(out, bytesString(in))
 		out = append(out, `,"advertising_id":"`...)
 		out = m.current.AppendBase64(out)
 		out = append(out, `","bucket_id":`...)
 		m.bucketID = m.set.AppendBucketID(m.bucketID[:0], m.entry.ID)
-		out = appendJSONString(out, bytesString(m.bucketID))
+		out = jsonw.AppendString(out, bytesString(m.bucketID))
 		out = append(out, '}')
 	}
 	out = append(out, ']')

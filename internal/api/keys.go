@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -65,20 +67,20 @@ func (s *Server) handleKeysSharing(req *v2Request) ([]byte, error) {
 
 	b := make([]byte, 0, 320+len(keys)*180)
 	b = append(b, `{"caller_site_id":`...)
-	b = appendInt(b, int64(site))
+	b = jsonw.AppendInt(b, int64(site))
 	b = append(b, `,"master_keyset_id":`...)
-	b = appendInt(b, masterKeysetIDForSDKs)
+	b = jsonw.AppendInt(b, masterKeysetIDForSDKs)
 	if def != nil {
 		b = append(b, `,"default_keyset_id":`...)
-		b = appendInt(b, int64(def.ID))
+		b = jsonw.AppendInt(b, int64(def.ID))
 	}
 	// A string on purpose: old SDKs expect one (§5.2).
 	b = append(b, `,"token_expiry_seconds":"`...)
-	b = appendInt(b, rc.SharingTokenExpirySeconds)
+	b = jsonw.AppendInt(b, rc.SharingTokenExpirySeconds)
 	b = append(b, '"')
 	if req.client.Roles.Has(store.RoleSharer) {
 		b = append(b, `,"max_sharing_lifetime_seconds":`...)
-		b = appendInt(b, orDefault(rc.MaxSharingLifetimeSeconds, rc.SharingTokenExpirySeconds)+tokenLifetimeTolerance)
+		b = jsonw.AppendInt(b, orDefault(rc.MaxSharingLifetimeSeconds, rc.SharingTokenExpirySeconds)+tokenLifetimeTolerance)
 	}
 	b = s.appendKeyHeaderTail(b)
 	b = append(b, `,"keys":`...)
@@ -98,7 +100,7 @@ func (s *Server) handleKeysBidstream(req *v2Request) ([]byte, error) {
 
 	b := make([]byte, 0, 256+len(keys)*160)
 	b = append(b, `{"max_bidstream_lifetime_seconds":`...)
-	b = appendInt(b, orDefault(rc.MaxBidstreamLifetimeSeconds, rc.IdentityTokenExpiresAfterSeconds)+tokenLifetimeTolerance)
+	b = jsonw.AppendInt(b, orDefault(rc.MaxBidstreamLifetimeSeconds, rc.IdentityTokenExpiresAfterSeconds)+tokenLifetimeTolerance)
 	b = s.appendKeyHeaderTail(b)
 	b = append(b, `,"keys":`...)
 	b = appendKeys(b, snap, req.client.SiteID, keys, keysBidstream)
@@ -117,7 +119,7 @@ func (s *Server) appendKeyHeaderTail(b []byte) []byte {
 		b = append(b, "UID2"...)
 	}
 	b = append(b, `","allow_clock_skew_seconds":`...)
-	return appendInt(b, s.opt.AllowClockSkewSeconds)
+	return jsonw.AppendInt(b, s.opt.AllowClockSkewSeconds)
 }
 
 func orDefault(v, def int64) int64 {
@@ -165,31 +167,31 @@ func appendKeys(b []byte, snap *store.Snapshot, site int32, keys []*store.Keyset
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendInt(b, int64(k.ID))
+		b = jsonw.AppendInt(b, int64(k.ID))
 		b = append(b, `,"created":`...)
-		b = appendInt(b, k.Created)
+		b = jsonw.AppendInt(b, k.Created)
 		b = append(b, `,"activates":`...)
-		b = appendInt(b, k.Activates)
+		b = jsonw.AppendInt(b, k.Activates)
 		b = append(b, `,"expires":`...)
-		b = appendInt(b, k.Expires)
+		b = jsonw.AppendInt(b, k.Expires)
 		b = append(b, `,"secret":"`...)
-		b = appendBase64(b, k.Secret)
+		b = b64.AppendEncode(b, k.Secret)
 		b = append(b, '"')
 		switch flavour {
 		case keysLatest:
 			if ks := snap.Keysets.Get(k.KeysetID); ks != nil {
 				b = append(b, `,"site_id":`...)
-				b = appendInt(b, int64(ks.SiteID))
+				b = jsonw.AppendInt(b, int64(ks.SiteID))
 			}
 		case keysSharing:
 			// Only keys the caller may encrypt with carry keyset_id; others
 			// are decrypt-only (§5.2).
 			if k.KeysetID == store.MasterKeysetID {
 				b = append(b, `,"keyset_id":`...)
-				b = appendInt(b, masterKeysetIDForSDKs)
+				b = jsonw.AppendInt(b, masterKeysetIDForSDKs)
 			} else if ks := snap.Keysets.Get(k.KeysetID); ks != nil && ks.SiteID == site {
 				b = append(b, `,"keyset_id":`...)
-				b = appendInt(b, int64(k.KeysetID))
+				b = jsonw.AppendInt(b, int64(k.KeysetID))
 			}
 		}
 		b = append(b, '}')
@@ -236,13 +238,13 @@ func (s *Server) appendSiteData(b []byte, snap *store.Snapshot, keys []*store.Ke
 		}
 		first = false
 		b = append(b, `{"id":`...)
-		b = appendInt(b, int64(id))
+		b = jsonw.AppendInt(b, int64(id))
 		b = append(b, `,"domain_names":[`...)
 		for i, n := range names {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, n)
+			b = jsonw.AppendString(b, n)
 		}
 		b = append(b, "]}"...)
 	}

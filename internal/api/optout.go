@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/binary"
+
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
 

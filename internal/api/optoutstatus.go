@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 )
 
 // Opt-out status wire messages (operator-api.md §2.8); clients match this
@@ -71,7 +72,7 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 			out = append(out, ',')
 		}
 		out = append(out, `{"advertising_id":`...)
-		out = appendJSONString(out, bytesString(id))
+		out = jsonw.AppendString(out, bytesString(id))
 		out = append(out, `,"opted_out_since":`...)
 		out = strconv.AppendInt(out, ts*1000, 10)
 		out = append(out, '}')

@@ -17,6 +17,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -239,7 +240,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		io.WriteString(w, http.StatusText(e.HTTP))
 		return
 	}
-	writeJSON(w, e.HTTP, appendErrorBody(nil, e.Status, e.Message))
+	writeJSON(w, e.HTTP, jsonw.AppendStatus(nil, e.Status, e.Message))
 }
 
 func writeJSON(w http.ResponseWriter, code int, body []byte) {

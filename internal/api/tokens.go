@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 	"github.com/uid2-private-operator/uid2-operator/internal/tcf"
 	"github.com/uid2-private-operator/uid2-operator/internal/token"
@@ -151,14 +153,14 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 		}
 	}
 	buf = append(buf, `","identity_expires":`...)
-	buf = appendInt(buf, identityExpires)
+	buf = jsonw.AppendInt(buf, identityExpires)
 	buf = append(buf, `,"refresh_expires":`...)
-	buf = appendInt(buf, refreshExpires)
+	buf = jsonw.AppendInt(buf, refreshExpires)
 	buf = append(buf, `,"refresh_from":`...)
-	buf = appendInt(buf, refreshFrom)
+	buf = jsonw.AppendInt(buf, refreshFrom)
 	if !s.opt.DisableV2Encryption {
 		buf = append(buf, `,"refresh_response_key":"`...)
-		buf = appendBase64(buf, rrk[:])
+		buf = b64.AppendEncode(buf, rrk[:])
 		buf = append(buf, '"')
 	}
 	buf = append(buf, '}')

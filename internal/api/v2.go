@@ -8,6 +8,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -160,7 +161,7 @@ func success(body []byte) []byte {
 
 // statusResponse is {"status":"<status>"} for encrypted no-body answers.
 func statusResponse(status string) []byte {
-	return appendErrorBody(nil, status, "")
+	return jsonw.AppendStatus(nil, status, "")
 }
 
 // base64Chunk is how many sealed bytes writeEnvelope encodes per write: a

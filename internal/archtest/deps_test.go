@@ -42,6 +42,7 @@ var leafAllowed = map[string][]string{
 	"internal/b64":      nil,
 	"internal/hashids":  nil,
 	"internal/jsonscan": nil,
+	"internal/jsonw":    nil,
 	"internal/tcf":      nil,
 	"internal/identity": {"internal/b64"},
 	"internal/envelope": {"internal/identity", "internal/jsonscan", "internal/b64"},
