@@ -35,6 +35,7 @@ type loadFlags struct {
 	secret      string
 	serverPID   int
 	operatorArg []string
+	operatorEnv []string
 	profileDir  string
 	pprofURL    string
 	timeout     time.Duration
@@ -100,6 +101,7 @@ EXIT CODES
 	fl.StringVar(&f.secret, "secret", "", "client secret, base64 (default $UID2_SECRET_KEY)")
 	fl.IntVar(&f.serverPID, "server-pid", 0, "with --base-url: the operator's process `id`, for the server CPU figures")
 	fl.StringArrayVar(&f.operatorArg, "operator-arg", nil, "extra argument for the started operator's serve (repeatable), e.g. --operator-arg=--config=op.json")
+	fl.StringArrayVar(&f.operatorEnv, "operator-env", nil, "KEY=VALUE added to the started operator's environment (repeatable), e.g. --operator-env GOGC=400")
 	fl.StringVar(&f.profileDir, "profile-dir", "", "save a CPU profile of the operator for every measured window into `dir` (go tool pprof)")
 	fl.StringVar(&f.pprofURL, "pprof-url", "", "with --base-url and --profile-dir: the operator's pprof `URL` (http://HOST:PORT/debug/pprof/)")
 	fl.DurationVar(&f.timeout, "timeout", load.DefaultTimeout, "per-request timeout")
@@ -188,17 +190,17 @@ func runLoad(ctx context.Context, s streams, f loadFlags) error {
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	if f.profileDir != "" {
-		if err := os.MkdirAll(f.profileDir, 0o755); err != nil {
-			return fmt.Errorf("--profile-dir: %w", err)
-		}
-	}
 
 	op := load.Server{Name: "operator", BaseURL: strings.TrimRight(f.baseURL, "/"), PID: f.serverPID}
 	var creds load.Credentials
 	if f.baseURL == "" {
 		if f.serverPID != 0 || f.pprofURL != "" {
 			return usageError{errors.New("--server-pid and --pprof-url need --base-url")}
+		}
+		for _, kv := range f.operatorEnv {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				return usageError{fmt.Errorf("--operator-env %q: want KEY=VALUE", kv)}
+			}
 		}
 		proc, url, pprofURL, err := startOperator(ctx, self, f)
 		if err != nil {
@@ -212,6 +214,9 @@ func runLoad(ctx context.Context, s streams, f loadFlags) error {
 		}
 		creds = load.Credentials{BaseURL: url, APIKey: all.All.APIKey, Secret: all.All.Secret}
 	} else {
+		if len(f.operatorArg) > 0 || len(f.operatorEnv) > 0 {
+			return usageError{errors.New("--operator-arg and --operator-env apply only to an operator that load starts (no --base-url)")}
+		}
 		creds = load.Credentials{BaseURL: op.BaseURL, APIKey: firstNonEmpty(f.apiKey, os.Getenv("UID2_API_KEY")),
 			Secret: firstNonEmpty(f.secret, os.Getenv("UID2_SECRET_KEY"))}
 		if creds.APIKey == "" || creds.Secret == "" {
@@ -229,9 +234,15 @@ func runLoad(ctx context.Context, s streams, f loadFlags) error {
 		op.ProfileURL = ""
 	}
 
+	if f.profileDir != "" {
+		if err := os.MkdirAll(f.profileDir, 0o755); err != nil {
+			return fmt.Errorf("--profile-dir: %w", err)
+		}
+	}
+
 	var floor *load.Server
 	if f.baseline {
-		proc, err := load.StartProcess(self, []string{"load", "baseline-server"})
+		proc, err := load.StartProcess(self, []string{"load", "baseline-server"}, nil)
 		if err != nil {
 			return err
 		}
@@ -322,8 +333,10 @@ func startOperator(ctx context.Context, self string, f loadFlags) (proc *load.Pr
 	if err != nil {
 		return nil, "", "", err
 	}
+	// No drain delay: nothing routes to this operator but us, and the
+	// default would hold every exit for 15 s.
 	args := []string{"serve", "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false",
-		"--log-level", "warn"}
+		"--log-level", "warn", "--drain-delay", "0"}
 	if f.profileDir != "" {
 		paddr, err := freeLoopbackAddr()
 		if err != nil {
@@ -333,7 +346,7 @@ func startOperator(ctx context.Context, self string, f loadFlags) (proc *load.Pr
 		pprofURL = "http://" + paddr + "/debug/pprof/"
 	}
 	args = append(args, f.operatorArg...)
-	proc, err = load.StartProcess(self, args)
+	proc, err = load.StartProcess(self, args, f.operatorEnv)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -23,6 +23,8 @@ func TestLoadFlags(t *testing.T) {
 		{"--server-pid", "5"},
 		{"--base-url", "http://127.0.0.1:1"},
 		{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s", "--profile-dir", "x"},
+		{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s", "--operator-env", "GOGC=400"},
+		{"--operator-env", "GOGC"},
 	} {
 		t.Setenv("UID2_API_KEY", "")
 		t.Setenv("UID2_SECRET_KEY", "")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -37,10 +38,14 @@ type Process struct {
 	err    error // Wait's result, valid once exited is closed
 }
 
-// StartProcess starts bin with args. Its stdout is read by ReadAddr and then
+// StartProcess starts bin with args and, added to this process's
+// environment, env ("KEY=VALUE"). Its stdout is read by ReadAddr and then
 // discarded; the tail of its stderr is kept for error messages.
-func StartProcess(bin string, args []string) (*Process, error) {
+func StartProcess(bin string, args, env []string) (*Process, error) {
 	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
