@@ -2,6 +2,11 @@
 // JSON config keys (core-and-optout.md §4.1–§4.2, operator-api.md §1.6) with
 // their defaults, parsing, the environment-variable overlay and validation.
 // cli decides the order of the layers and applies flags.
+//
+// The keys of the store parts (metadata paths, refresh intervals, switches)
+// are fields like any other; which part each belongs to comes from the store
+// table, which cli hands over as Config.Stores, and the key-driven accessors
+// (Text, Int, Bool) let that table name keys instead of fields.
 package config
 
 import (
