@@ -3,8 +3,9 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,41 +16,80 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 )
 
-// TestHeavyRoutesAdmission fills the only slot and checks that each heavy
-// route answers 429 with Retry-After and a JSON status while a light route
-// (generate) is still served; after release the heavy route works again.
-func TestHeavyRoutesAdmission(t *testing.T) {
-	ctl := admission.New(admission.Config{Slots: 1, MaxWait: 100 * time.Millisecond})
-	f := newFixture(t, api.Options{Admission: ctl})
-	release, err := ctl.Acquire(context.Background(), 0)
+// bulkPaths are the routes behind admission, with a payload each accepts.
+var bulkPaths = []struct{ path, payload string }{
+	{"/v2/identity/map", `{"email":["user@example.com"]}`},
+	{"/v3/identity/map", `{"email":["user@example.com"]}`},
+	{"/v2/identity/buckets", `{"since_timestamp":"2020-01-01T00:00:00"}`},
+	{"/v2/optout/status", `{"advertising_ids":[]}`},
+}
+
+// wantBusy checks a 429 with Retry-After 1 and the JSON status.
+func wantBusy(t *testing.T, err error) {
+	t.Helper()
+	wantStatus(t, err, http.StatusTooManyRequests,
+		`{"message":"Too many large requests in progress; retry after the Retry-After delay","status":"too_many_requests"}`)
+}
+
+// TestBulkRoutesCPUSlot fills the only CPU slot: each bulk route answers an
+// authenticated request 429 with Retry-After, a request without a valid
+// key still gets its 401 (it is never admitted), and a light route
+// (generate) is still served. After release the routes work again.
+func TestBulkRoutesCPUSlot(t *testing.T) {
+	cpu := admission.New(admission.Config{Slots: 1, MaxWait: 50 * time.Millisecond})
+	f := newFixture(t, api.Options{Admission: api.Admission{CPU: cpu}})
+	release, err := cpu.Acquire(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/v2/identity/map", "/v3/identity/map", "/v2/identity/buckets", "/v2/optout/status"} {
-		// The 429 comes before authentication: no body is read at all.
-		r := do(t, f.srv.Client(), mustRequest("POST", f.srv.URL+path, "x"))
-		if r.code != http.StatusTooManyRequests || r.header.Get("Retry-After") != "1" {
-			t.Errorf("%s with the slot taken = %d Retry-After %q; want 429 Retry-After 1", path, r.code, r.header.Get("Retry-After"))
+	for _, b := range bulkPaths {
+		_, err := f.client(f.creds.All).Do(context.Background(), b.path, []byte(b.payload))
+		wantBusy(t, err)
+		r := do(t, f.srv.Client(), mustRequest("POST", f.srv.URL+b.path, "x"))
+		if r.code != http.StatusUnauthorized {
+			t.Errorf("%s without a key while busy = %d; want 401 (not admitted)", b.path, r.code)
 		}
-		var body struct{ Status, Message string }
-		if err := json.Unmarshal(r.body, &body); err != nil || body.Status != "too_many_requests" || body.Message == "" {
-			t.Errorf("%s 429 body = %s; want {status: too_many_requests, message}", path, r.body)
-		}
+	}
+	// The 429 carries Retry-After.
+	req := mustRequest("POST", f.srv.URL+"/v3/identity/map", sealRequest(t, f.creds.Mapper.Secret, `{"email":["a@b.com"]}`, time.Now()))
+	req.Header.Set("Authorization", "Bearer "+f.creds.Mapper.APIKey)
+	if r := do(t, f.srv.Client(), req); r.code != http.StatusTooManyRequests || r.header.Get("Retry-After") != "1" {
+		t.Errorf("busy map = %d Retry-After %q; want 429 and 1", r.code, r.header.Get("Retry-After"))
 	}
 	generate(t, f.client(f.creds.Generator), `{"email":"user@example.com"}`)
 	release()
-	call(t, f, f.creds.Mapper, "/v3/identity/map", `{"email":["user@example.com"]}`)
-	if s := ctl.Stats(); s.Running != 0 || s.InUse != 0 || s.Rejected != 4 {
-		t.Fatalf("Stats() = %+v; want idle with 4 rejected", s)
+	for _, b := range bulkPaths {
+		call(t, f, f.creds.All, b.path, b.payload)
+	}
+	if s := cpu.Stats(); s.Running != 0 || s.Rejected != 5 {
+		t.Fatalf("CPU Stats() = %+v; want idle with 5 rejected", s)
 	}
 }
 
-// TestHeavyRoutesQueue checks that a waiting request is served once the
+// TestBulkRoutesMemoryBudget exhausts the memory budget: an authenticated
+// bulk request is turned away before its body is read.
+func TestBulkRoutesMemoryBudget(t *testing.T) {
+	mem := admission.New(admission.Config{Budget: 1 << 20, MaxWait: 50 * time.Millisecond})
+	f := newFixture(t, api.Options{Admission: api.Admission{Memory: mem}})
+	release, err := mem.Acquire(context.Background(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.client(f.creds.Mapper).Do(context.Background(), "/v3/identity/map", []byte(`{"email":["a@b.com"]}`))
+	wantBusy(t, err)
+	release()
+	call(t, f, f.creds.Mapper, "/v3/identity/map", `{"email":["a@b.com"]}`)
+	if s := mem.Stats(); s.InUse != 0 || s.Rejected != 1 {
+		t.Fatalf("memory Stats() = %+v; want nothing held, 1 rejected", s)
+	}
+}
+
+// TestBulkRoutesQueue checks that a waiting request is served once the
 // running one finishes, within the queue wait.
-func TestHeavyRoutesQueue(t *testing.T) {
-	ctl := admission.New(admission.Config{Slots: 1, MaxWait: time.Minute})
-	f := newFixture(t, api.Options{Admission: ctl})
-	release, err := ctl.Acquire(context.Background(), 0)
+func TestBulkRoutesQueue(t *testing.T) {
+	cpu := admission.New(admission.Config{Slots: 1, MaxWait: time.Minute})
+	f := newFixture(t, api.Options{Admission: api.Admission{CPU: cpu}})
+	release, err := cpu.Acquire(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +101,7 @@ func TestHeavyRoutesQueue(t *testing.T) {
 			t.Errorf("queued request: %v", err)
 		}
 	}()
-	waitFor(t, func() bool { return ctl.Stats().Waiting == 1 })
+	waitFor(t, func() bool { return cpu.Stats().Waiting == 1 })
 	release()
 	wg.Wait()
 }
@@ -148,3 +188,24 @@ func waitFor(t *testing.T, cond func() bool) {
 // rateLogIntervalForTest moves the server clock just past the one-minute
 // log interval while staying inside the envelope's ±2 minute window.
 const rateLogIntervalForTest = 61 * time.Second
+
+// TestSlowBodyHoldsNoCPUSlot: a client that sends its body slowly holds
+// memory budget while it does, but not the only CPU slot, so other bulk
+// requests keep being served.
+func TestSlowBodyHoldsNoCPUSlot(t *testing.T) {
+	cpu := admission.New(admission.Config{Slots: 1, MaxWait: 50 * time.Millisecond})
+	mem := admission.New(admission.Config{Budget: 64 << 20, MaxWait: 50 * time.Millisecond})
+	f := newFixture(t, api.Options{Admission: api.Admission{Memory: mem, CPU: cpu}})
+	conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v3/identity/map HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\nAAAA",
+		f.creds.Mapper.APIKey)
+	waitFor(t, func() bool { return mem.Stats().Running == 1 }) // admitted to memory, reading its body
+	call(t, f, f.creds.Mapper, "/v3/identity/map", `{"email":["a@b.com"]}`)
+	if s := cpu.Stats(); s.Rejected != 0 {
+		t.Fatalf("CPU Stats() = %+v; the slow body must not hold the slot", s)
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
@@ -105,9 +104,9 @@ type Options struct {
 	Now     func() time.Time
 	Rand    io.Reader
 
-	// Admission bounds the heavy routes (identity map v2/v3, buckets,
-	// opt-out status); nil admits everything.
-	Admission *admission.Controller
+	// Admission bounds the bulk routes (identity map v2/v3, buckets,
+	// opt-out status); the zero value admits everything.
+	Admission Admission
 }
 
 // Server serves the public API. Create it with New; it is safe for
@@ -180,9 +179,9 @@ func (s *Server) routes() {
 		{"POST /v2/token/refresh", s.handleRefresh},
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
 		{"POST /v2/token/logout", s.handleLogout},
-		{"POST /v2/identity/map", s.heavy(s.v2Bulk(store.RoleMapper, s.handleIdentityMapV2, 0))},
-		{"POST /v3/identity/map", s.heavy(s.v2Bulk(store.RoleMapper, s.handleIdentityMapV3, uncheckedPayload))},
-		{"POST /v2/identity/buckets", s.heavy(s.v2Bulk(store.RoleMapper, s.handleBuckets, 0))},
+		{"POST /v2/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV2, 0)},
+		{"POST /v3/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV3, uncheckedPayload)},
+		{"POST /v2/identity/buckets", s.v2Bulk(store.RoleMapper, s.handleBuckets, 0)},
 		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest)},
 		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
 		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
@@ -200,7 +199,7 @@ func (s *Server) routes() {
 	if !s.opt.DisableOptoutStatus {
 		roles := store.RoleMapper | store.RoleSharer | store.RoleIDReader
 		const pattern = "POST /v2/optout/status"
-		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.heavy(s.v2Bulk(roles, s.handleOptoutStatus, 0)))))
+		s.mux.Handle(pattern, s.opt.Metrics.instrument(pattern, s.adapt(s.v2Bulk(roles, s.handleOptoutStatus, 0))))
 	}
 }
 

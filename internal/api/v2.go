@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
@@ -54,10 +55,11 @@ func (s *Server) v2Validating(roles store.Role, h v2Handler) func(http.ResponseW
 }
 
 // v2Bulk is v2 for the bulk handlers (identity map, buckets, opt-out
-// status), which keep nothing of the payload once they return: the body is
-// read into a pooled buffer and recycled with the response, so a flood of
-// 1 MiB requests does not turn into 1 MiB of garbage each. opts may add
-// uncheckedPayload.
+// status): they pass opt.Admission (memory before the body, a CPU slot
+// after it), and they keep nothing of the payload once they return, so the
+// body is read into a pooled buffer and recycled with the response and a
+// flood of 1 MiB requests does not turn into 1 MiB of garbage each. opts
+// may add uncheckedPayload.
 func (s *Server) v2Bulk(roles store.Role, h v2Handler, opts v2Options) func(http.ResponseWriter, *http.Request) error {
 	return s.v2Flow(roles, h, opts|pooledBody)
 }
@@ -76,7 +78,16 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 		var body []byte
 		var snap *store.Snapshot
 		var err error
+		admitted := false
 		if opts&pooledBody != 0 {
+			if admitted = s.admits(r, roles); admitted {
+				cost := admission.RequestCost(r.ContentLength, MaxRequestBody)
+				release, err := s.admit(w, r, s.opt.Admission.Memory, cost, "memory")
+				if err != nil {
+					return err
+				}
+				defer release()
+			}
 			body, snap, err = s.readRequestInto(r, s.bufs.get(bodyCap(r)))
 			defer s.bufs.put(body)
 		} else {
@@ -90,6 +101,13 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 			return err
 		}
 		noteClient(w, snap, client)
+		if admitted {
+			release, err := s.admit(w, r, s.opt.Admission.CPU, 0, "cpu")
+			if err != nil {
+				return err
+			}
+			defer release()
+		}
 		now := s.now()
 		if s.opt.DisableV2Encryption {
 			var payload []byte

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
+	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
@@ -103,26 +104,31 @@ func sizeMemory(cfg *config.Config, log *slog.Logger, getenv func(string) string
 	return nil
 }
 
-// newAdmission returns the heavy-request admission controller for cfg.
-func newAdmission(cfg config.Config) *admission.Controller {
-	return admission.New(admission.Config{
-		Budget:  cfg.AdmissionBudget,
-		Slots:   cfg.AdmissionSlots,
-		MaxWait: cfg.AdmissionWait,
-	})
+// newAdmission returns the bulk-route admission for cfg: the memory
+// budget, charged before a body is read, and the CPU slots, taken after.
+// At most four bodies per CPU slot are read at once: more only adds
+// goroutine wake-ups that delay small requests, and it bounds the memory
+// held by slow senders.
+func newAdmission(cfg config.Config) api.Admission {
+	return api.Admission{
+		Memory: admission.New(admission.Config{Budget: cfg.AdmissionBudget, Slots: 4 * cfg.AdmissionSlots, MaxWait: cfg.AdmissionWait}),
+		CPU:    admission.New(admission.Config{Slots: cfg.AdmissionSlots, MaxWait: cfg.AdmissionWait}),
+	}
 }
 
-// registerAdmissionMetrics exposes ctl's state on reg.
-func registerAdmissionMetrics(reg prometheus.Registerer, ctl *admission.Controller) {
-	if ctl == nil {
+// registerAdmissionMetrics exposes the admission state on reg; waiting
+// and rejected add up both stages.
+func registerAdmissionMetrics(reg prometheus.Registerer, a api.Admission) {
+	mem, cpu := a.Memory, a.CPU
+	if mem == nil || cpu == nil {
 		return
 	}
 	reg.MustRegister(
-		metrics.AdmissionInUse.NewGaugeFunc(func() float64 { return float64(ctl.Stats().InUse) }),
-		metrics.AdmissionBudget.NewGaugeFunc(func() float64 { return float64(ctl.Config().Budget) }),
-		metrics.AdmissionRunning.NewGaugeFunc(func() float64 { return float64(ctl.Stats().Running) }),
-		metrics.AdmissionWaiting.NewGaugeFunc(func() float64 { return float64(ctl.Stats().Waiting) }),
-		metrics.AdmissionRejected.NewCounterFunc(func() float64 { return float64(ctl.Stats().Rejected) }),
+		metrics.AdmissionInUse.NewGaugeFunc(func() float64 { return float64(mem.Stats().InUse) }),
+		metrics.AdmissionBudget.NewGaugeFunc(func() float64 { return float64(mem.Config().Budget) }),
+		metrics.AdmissionRunning.NewGaugeFunc(func() float64 { return float64(cpu.Stats().Running) }),
+		metrics.AdmissionWaiting.NewGaugeFunc(func() float64 { return float64(mem.Stats().Waiting + cpu.Stats().Waiting) }),
+		metrics.AdmissionRejected.NewCounterFunc(func() float64 { return float64(mem.Stats().Rejected + cpu.Stats().Rejected) }),
 	)
 }
 
