@@ -278,3 +278,51 @@ func TestMetricsAppVersionHeader(t *testing.T) {
 		t.Errorf("uid2_client_versions_total = %v in all; want 3 (a header without = is not counted)", got)
 	}
 }
+
+// TestMetricsConcurrentRequests: label children are resolved and counted
+// correctly when many requests race on a fresh Metrics (run with -race).
+func TestMetricsConcurrentRequests(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	const workers, each = 4, 10
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			gen, mapper := f.client(f.creds.Generator), f.client(f.creds.Mapper)
+			for i := range each {
+				if _, err := gen.Do(context.Background(), "/v2/token/generate", []byte(`{"email":"u`+strings.Repeat("x", w*each+i)+`@example.com"}`)); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := mapper.Do(context.Background(), "/v3/identity/map", []byte(`{"email":["a@example.com","bad"]}`)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fams := gather(t, reg)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"uid2_http_requests_total", map[string]string{"path": "/v2/token/generate", "status": "200"}, workers * each},
+		{"uid2_http_requests_total", map[string]string{"path": "/v3/identity/map", "status": "200"}, workers * each},
+		{"uid2_token_response_status_count_total", map[string]string{"token_response_status": "Success"}, workers * each},
+		{"uid2_operator_identity_map_unmapped_total", map[string]string{"reason": "invalid"}, workers * each},
+	} {
+		if got := sum(t, fams, tc.name, tc.labels); got != tc.want {
+			t.Errorf("%s%v = %v; want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	if count, _ := summary(t, fams, "vertx_http_server_response_time_seconds", map[string]string{"path": "/v3/identity/map"}); count != workers*each {
+		t.Errorf("vertx_http_server_response_time_seconds_count = %v; want %d", count, workers*each)
+	}
+}
