@@ -23,6 +23,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) handleCSTG(w http.ResponseWriter, r *http.Request) (err error) 
 	nowMs := now.UnixMilli()
 	flh := identity.FirstLevelHash(ih, snap.Salts.FirstLevel())
 	var resp []byte
-	if s.optedOut(kind.Type(), &flh, snap.Salts.FirstLevel(), forGenerate) {
+	if s.optouts.OptedOut(kind.Type(), &flh, snap.Salts.FirstLevel(), optout.ForGenerate) {
 		optedOut = true
 		resp = statusResponse(statusOptout)
 	} else {

@@ -10,6 +10,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/salts"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -407,7 +408,7 @@ func (m *mapper) mapOne(kind identity.InputKind, in []byte) (reason string, err 
 	m.flh = identity.FirstLevelHash(h, m.flSalt)
 	m.hasText = false
 	typ := kind.Type()
-	if m.s.optedOut(typ, &m.flh, m.flSalt, forGenerate) {
+	if m.s.optouts.OptedOut(typ, &m.flh, m.flSalt, optout.ForGenerate) {
 		m.optedOut++
 		return reasonOptout, nil
 	}

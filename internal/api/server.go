@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
@@ -119,8 +118,8 @@ type Server struct {
 	mux    *http.ServeMux
 	inputs []inputField
 	bufs   bufPool
-	// testFLH caches the test identities' first-level hashes (optout.go).
-	testFLH atomic.Pointer[testFLHs]
+	// optouts decides opt-out: test identities, special hashes, opt.OptOuts.
+	optouts *optout.Policy
 	// busyLog and mandatedLog rate-limit warnings a client can cause at
 	// its request rate: admission rejections and reference-mandated 5xx.
 	busyLog, mandatedLog rateLog
@@ -147,6 +146,7 @@ func New(opt Options) *Server {
 	if s.opt.TCFVendorID == 0 {
 		s.opt.TCFVendorID = 21
 	}
+	s.optouts = optout.NewPolicy(opt.OptOuts)
 	s.inputs = inputFields(!opt.DisablePhone)
 	s.mux = http.NewServeMux()
 	s.routes()

@@ -11,6 +11,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 	"github.com/uid2-private-operator/uid2-operator/internal/tcf"
 	"github.com/uid2-private-operator/uid2-operator/internal/token"
@@ -51,7 +52,7 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 	}
 	salts := req.snap.Salts
 	flh := identity.FirstLevelHash(ih, salts.FirstLevel())
-	if s.optedOut(kind.Type(), &flh, salts.FirstLevel(), forGenerate) {
+	if s.optouts.OptedOut(kind.Type(), &flh, salts.FirstLevel(), optout.ForGenerate) {
 		outcome(tsOptOut)
 		return statusResponse(statusOptout), nil
 	}
@@ -343,7 +344,7 @@ func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refre
 		out.result = refreshExpired
 		return out, nil, nil
 	}
-	if s.optedOut(rt.Type, &rt.FirstLevelHash, snap.Salts.FirstLevel(), forRefresh) {
+	if s.optouts.OptedOut(rt.Type, &rt.FirstLevelHash, snap.Salts.FirstLevel(), optout.ForRefresh) {
 		out.result = refreshOptout
 		return out, nil, nil
 	}

@@ -48,7 +48,7 @@ var leafAllowed = map[string][]string{
 	"internal/envelope": {"internal/identity", "internal/jsonscan", "internal/b64"},
 	"internal/token":    {"internal/identity", "internal/aesgcm", "internal/b64"},
 	"internal/salts":    {"internal/hashids"},
-	"internal/optout":   nil,
+	"internal/optout":   {"internal/identity"},
 	"internal/config":   nil,
 	"internal/egress":   nil,
 

@@ -1,7 +1,10 @@
 // Package optout holds opt-out data: the 72-byte records of Opt-Out delta
 // and partition files (core-and-optout.md §3.3), an immutable index keyed by
 // first-level hash with a by-advertising-id view for /v2/optout/status
-// (§3.4), and the store that publishes indexes and takes local logouts.
+// (§3.4), the store that publishes indexes and takes local logouts, and the
+// Policy that decides whether an identity is opted out (operator-api.md
+// §2.15: the reference's test identities, the all-zero and all-0xFF hashes,
+// then the data).
 package optout
 
 import (

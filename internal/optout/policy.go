@@ -1,18 +1,42 @@
-package api
+package optout
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
 
-// optoutFlavour selects which test identities count as opted out (§2.15).
-type optoutFlavour uint8
+// Flavour selects which test identities count as opted out (operator-api.md
+// §2.15): the reference treats some as opted out on refresh only.
+type Flavour uint8
 
+// Flavours.
 const (
-	forGenerate optoutFlavour = iota // generate, CSTG, identity map
-	forRefresh
+	ForGenerate Flavour = iota // generate, CSTG, identity map
+	ForRefresh
 )
+
+// Lookup answers whether opt-out data holds a record for a first-level
+// hash. *Store satisfies it.
+type Lookup interface {
+	OptedOut(flh *[32]byte) bool
+}
+
+// Policy decides opt-out for an identity the way the reference does
+// (§2.15): the built-in test identities first, then the all-zero (always
+// out) and all-0xFF (never out) first-level hashes, then the opt-out data.
+// It is safe for concurrent use; create it with NewPolicy.
+type Policy struct {
+	data Lookup
+	// test caches the test identities' first-level hashes for the last
+	// first-level salt seen, which in practice never changes.
+	test atomic.Pointer[testHashes]
+}
+
+// NewPolicy returns a Policy over data; a nil data holds no records (only
+// the test identities and special hashes are opted out).
+func NewPolicy(data Lookup) *Policy { return &Policy{data: data} }
 
 // testIdentity is one of the reference's test identities, matched on
 // (type, first-level hash); the operator's scope is implied.
@@ -34,9 +58,9 @@ var testIdentities = [...]testIdentity{
 	{identity.TypePhone, "+12345678901", false, false},
 }
 
-// testFLHs caches the first-level hashes of the test identities for one
-// first-level salt, which in practice never changes.
-type testFLHs struct {
+// testHashes holds the first-level hashes of the test identities for one
+// first-level salt.
+type testHashes struct {
 	salt string
 	flh  [len(testIdentities)][32]byte
 	// head holds the first 8 bytes of each hash, so a lookup usually
@@ -44,11 +68,11 @@ type testFLHs struct {
 	head [len(testIdentities)]uint64
 }
 
-func (s *Server) testHashes(firstLevelSalt string) *testFLHs {
-	if c := s.testFLH.Load(); c != nil && c.salt == firstLevelSalt {
+func (p *Policy) testHashes(firstLevelSalt string) *testHashes {
+	if c := p.test.Load(); c != nil && c.salt == firstLevelSalt {
 		return c
 	}
-	c := &testFLHs{salt: firstLevelSalt}
+	c := &testHashes{salt: firstLevelSalt}
 	for i, t := range testIdentities {
 		var h identity.Hash
 		if t.typ == identity.TypePhone {
@@ -59,19 +83,19 @@ func (s *Server) testHashes(firstLevelSalt string) *testFLHs {
 		c.flh[i] = identity.FirstLevelHash(h, firstLevelSalt)
 		c.head[i] = binary.LittleEndian.Uint64(c.flh[i][:8])
 	}
-	s.testFLH.Store(c)
+	p.test.Store(c)
 	return c
 }
 
-// optedOut decides opt-out for an identity (§2.15): test identities first,
-// then the all-zero (always out) and all-0xFF (never out) first-level
-// hashes, then the opt-out data.
-func (s *Server) optedOut(typ identity.Type, flh *[32]byte, firstLevelSalt string, flavour optoutFlavour) bool {
-	th := s.testHashes(firstLevelSalt)
+// OptedOut reports whether the identity of type typ with first-level hash
+// flh (under firstLevelSalt) counts as opted out for flavour f. It does not
+// allocate once the test hashes of the salt are cached.
+func (p *Policy) OptedOut(typ identity.Type, flh *[32]byte, firstLevelSalt string, f Flavour) bool {
+	th := p.testHashes(firstLevelSalt)
 	head := binary.LittleEndian.Uint64(flh[:8])
 	for i := range testIdentities {
 		if th.head[i] == head && testIdentities[i].typ == typ && th.flh[i] == *flh {
-			if flavour == forRefresh {
+			if f == ForRefresh {
 				return testIdentities[i].onRefresh
 			}
 			return testIdentities[i].onGen
@@ -92,5 +116,5 @@ func (s *Server) optedOut(typ identity.Type, flh *[32]byte, firstLevelSalt strin
 			return false
 		}
 	}
-	return s.opt.OptOuts != nil && s.opt.OptOuts.OptedOut(flh)
+	return p.data != nil && p.data.OptedOut(flh)
 }
