@@ -3,14 +3,17 @@
 // is turned away instead of growing the heap past the container's memory
 // limit or starving small requests of CPU.
 //
-// Each request reserves its estimated memory cost ([RequestCost]) from a
-// byte budget and one of a few slots. When either is exhausted it waits in
-// one FIFO queue for at most [Config.MaxWait]; a request still waiting then
-// gets [ErrBusy], which the API answers with 429 and Retry-After. The budget
-// is sized from the memory limit ([Budget], [ContainerMemoryLimit]).
+// A Controller admits a request that reserves a cost from a byte budget
+// and one of a few slots. When either is exhausted the request waits in one
+// FIFO queue for at most [Config.MaxWait]; a request still waiting then gets
+// [ErrBusy], which the API answers with 429 and Retry-After. The API uses
+// two: memory, charged [RequestCost] before a body is read, and CPU slots,
+// taken once it is in. The budget is sized from the memory limit ([Budget],
+// [ContainerMemoryLimit], [GoLimit]).
 //
-// A Controller is safe for concurrent use. It does no I/O and knows nothing
-// of HTTP.
+// A Controller is safe for concurrent use and does no I/O;
+// ContainerMemoryLimit reads only the file system it is given. The package
+// knows nothing of HTTP.
 package admission
 
 import (
