@@ -33,7 +33,7 @@ func (f *memoryFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.limit, "memory-limit", "", "the container's memory `size` (e.g. 1GiB); default: the cgroup's memory.max or memory.limit_in_bytes")
 	fl.StringVar(&f.budget, "admission-budget", "", "memory `size` that heavy requests (identity map, buckets, opt-out status) may hold together; default: 25% of the memory limit, 256MiB without one")
 	fl.IntVar(&f.slots, "admission-slots", 0, "heavy requests that may run at once (default 1 per CPU, GOMAXPROCS)")
-	fl.DurationVar(&f.wait, "admission-wait", config.DefaultAdmissionWait, "how long a heavy request waits for admission before 429 with Retry-After (must be below the read and write timeouts)")
+	fl.DurationVar(&f.wait, "admission-wait", config.DefaultAdmissionWait, "how long a heavy request waits at each admission stage before 429 with Retry-After (below the read timeout and half the write timeout)")
 }
 
 // apply copies the flags into cfg; zero sizes stay zero for sizeMemory.
@@ -95,8 +95,10 @@ func sizeMemory(cfg *config.Config, log *slog.Logger, getenv func(string) string
 	if cfg.AdmissionSlots == 0 {
 		cfg.AdmissionSlots = runtime.GOMAXPROCS(0)
 	}
-	if cfg.AdmissionWait >= cfg.ReadTimeout || cfg.AdmissionWait >= cfg.WriteTimeout {
-		return usageError{fmt.Errorf("--admission-wait: %s must be below the read and write timeouts (%s, %s): the wait counts against both",
+	// A bulk request may wait twice (memory, then a CPU slot); the first
+	// wait counts against the read timeout, both against the write timeout.
+	if cfg.AdmissionWait >= cfg.ReadTimeout || 2*cfg.AdmissionWait >= cfg.WriteTimeout {
+		return usageError{fmt.Errorf("--admission-wait: %s must be below the read timeout (%s) and half the write timeout (%s): a bulk request may wait twice",
 			cfg.AdmissionWait, cfg.ReadTimeout, cfg.WriteTimeout)}
 	}
 	log.Info("heavy-request admission", "budget_bytes", cfg.AdmissionBudget, "slots", cfg.AdmissionSlots,

@@ -84,4 +84,10 @@ func TestSizeMemory(t *testing.T) {
 	if err := sizeMemory(&cfg, log, noEnv, fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "--admission-wait") {
 		t.Errorf("sizeMemory(wait = read timeout) = %v; want an --admission-wait error", err)
 	}
+	// A bulk request may wait twice within the write timeout.
+	cfg = config.Default()
+	cfg.AdmissionWait = cfg.WriteTimeout / 2
+	if err := sizeMemory(&cfg, log, noEnv, fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "--admission-wait") {
+		t.Errorf("sizeMemory(wait = write timeout / 2) = %v; want an --admission-wait error", err)
+	}
 }
