@@ -36,7 +36,7 @@ type Metrics struct {
 	rawUIDs   [rawUIDVersions]prometheus.Counter
 
 	// Free-form header values become bounded label values.
-	hosts, appNames, appVersions, sdkVersionLabels metrics.Bounded
+	hosts, appNames, appVersions, sdkVersionLabels, methods metrics.Bounded
 }
 
 // latencyBuckets are uid2_http_request_duration_seconds' buckets: 100 µs to
@@ -73,6 +73,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		optoutOptout:     metrics.OptoutStatusOptoutSize.NewSummaryVec(nil),
 	}
 	m.sdkVersionLabels.MaxLen = 40
+	m.methods.Max, m.methods.MaxLen = 16, 16
 	for v := range m.rawUIDs {
 		m.rawUIDs[v] = m.rawUID.WithLabelValues(rawUIDVersionNames[v])
 	}
@@ -93,6 +94,7 @@ type routeMetrics struct {
 // requestKey is the label set of one request's series, as comparable values.
 type requestKey struct {
 	route   *routeMetrics
+	method  string // unknown routes only; a route's method is fixed
 	status  int
 	contact string
 	site    int32
@@ -114,6 +116,7 @@ type statusRecorder struct {
 	snap   *store.Snapshot
 	site   int32 // the caller's site; with client nil, a refresh token's
 	auth   bool  // site is known
+	routed bool  // a route handled the request
 }
 
 var recorders = sync.Pool{New: func() any { return new(statusRecorder) }}
@@ -162,46 +165,92 @@ func (m *Metrics) instrument(pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rt.active.Inc()
-		rec := recorders.Get().(*statusRecorder)
-		rec.ResponseWriter = w
+		// unrouted (outside) normally hands us its recorder; reuse it.
+		rec, shared := w.(*statusRecorder)
+		if !shared {
+			rec = recorders.Get().(*statusRecorder)
+			rec.ResponseWriter = w
+		}
+		rec.routed = true
 		h.ServeHTTP(rec, r)
 		elapsed := time.Since(start).Seconds()
 		rt.active.Dec()
 		rt.duration.Observe(elapsed)
-		code := rec.code
-		if code == 0 {
-			code = http.StatusOK
+		m.record(rt, rec, r, elapsed, start)
+		if !shared {
+			*rec = statusRecorder{}
+			recorders.Put(rec)
 		}
-		k := requestKey{route: rt, status: code, site: rec.site, auth: rec.auth, host: m.hostLabel(r.Host)}
-		if rec.client != nil {
-			k.contact = rec.client.Contact
-		}
-		s, ok := m.requests.Get(k)
-		if !ok {
-			s = m.requests.Add(k, m.newRequestSeries(k, rec.snap))
-		}
-		s.http.Inc()
-		// The reference's Vert.x meter filter drops 404s.
-		if code != http.StatusNotFound {
-			s.vertx.Inc()
-			s.vertxTime.ObserveAt(elapsed, start)
-		}
-		if v := header(r, headerAppVersion); v != "" {
-			m.appVersion(k.contact, rec.client != nil, v)
+	})
+}
+
+// unknownRoute stands for every request no route takes.
+var unknownRoute = &routeMetrics{path: "unknown"}
+
+// unrouted wraps the whole API handler: it lends its recorder to the route
+// (instrument) and counts requests that reached none — 404s, 405s and
+// answered CORS preflights — in uid2_http_requests_total with path
+// "unknown", as the reference's RequestCapturingHandler does (its Vert.x
+// metrics drop the 404s). Their method label is bounded.
+func (m *Metrics) unrouted(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := recorders.Get().(*statusRecorder)
+		rec.ResponseWriter = w
+		var start time.Time
+		next.ServeHTTP(rec, r)
+		if !rec.routed {
+			m.record(unknownRoute, rec, r, 0, start)
 		}
 		*rec = statusRecorder{}
 		recorders.Put(rec)
 	})
 }
 
+// record counts one request on route rt.
+func (m *Metrics) record(rt *routeMetrics, rec *statusRecorder, r *http.Request, elapsed float64, start time.Time) {
+	code := rec.code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	k := requestKey{route: rt, status: code, site: rec.site, auth: rec.auth, host: m.hostLabel(r.Host)}
+	if rt == unknownRoute {
+		k.method = m.methods.Label(r.Method)
+	}
+	if rec.client != nil {
+		k.contact = rec.client.Contact
+	}
+	s, ok := m.requests.Get(k)
+	if !ok {
+		s = m.requests.Add(k, m.newRequestSeries(k, rec.snap))
+	}
+	s.http.Inc()
+	// The reference's Vert.x meter filter drops 404s; unknown routes have
+	// no Vert.x route metrics here.
+	if code != http.StatusNotFound && rt != unknownRoute {
+		s.vertx.Inc()
+		s.vertxTime.ObserveAt(elapsed, start)
+	}
+	if v := header(r, headerAppVersion); v != "" {
+		m.appVersion(k.contact, rec.client != nil, v)
+	}
+}
+
 func (m *Metrics) newRequestSeries(k requestKey, snap *store.Snapshot) requestSeries {
 	code := strconv.Itoa(k.status)
 	site, name := siteLabels(snap, k.site, k.auth)
 	contact := contactLabel(k.contact, k.auth)
+	method := k.route.method
+	if k.route == unknownRoute {
+		method = k.method
+		return requestSeries{http: m.httpRequests.WithLabelValues(contact, site, name, k.host, code, method, k.route.path)}
+	}
 	return requestSeries{
-		http:      m.httpRequests.WithLabelValues(contact, site, name, k.host, code, k.route.method, k.route.path),
-		vertx:     m.vertxRequests.WithLabelValues(code, k.route.method, k.route.path),
-		vertxTime: m.vertxTime.With(code, k.route.method, k.route.path),
+		http:      m.httpRequests.WithLabelValues(contact, site, name, k.host, code, method, k.route.path),
+		vertx:     m.vertxRequests.WithLabelValues(code, method, k.route.path),
+		vertxTime: m.vertxTime.With(code, method, k.route.path),
 	}
 }
 

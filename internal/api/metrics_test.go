@@ -326,3 +326,48 @@ func TestMetricsConcurrentRequests(t *testing.T) {
 		t.Errorf("vertx_http_server_response_time_seconds_count = %v; want %d", count, workers*each)
 	}
 }
+
+// TestMetricsUnknownRoutes: requests no route takes count as path
+// "unknown" with their status and a bounded method, like the reference's
+// RequestCapturingHandler; the Vert.x families leave them out.
+func TestMetricsUnknownRoutes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	do(t, f.srv.Client(), mustRequest("GET", f.srv.URL+"/no/such/route", ""))
+	do(t, f.srv.Client(), mustRequest("GET", f.srv.URL+"/v2/token/generate", ""))
+	pre := mustRequest("OPTIONS", f.srv.URL+"/v2/token/generate", "")
+	pre.Header.Set("Origin", "https://publisher.example")
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	do(t, f.srv.Client(), pre)
+	for i := range 40 {
+		do(t, f.srv.Client(), mustRequest("M"+strings.Repeat("X", i), f.srv.URL+"/x", ""))
+	}
+	fams := gather(t, reg)
+	for _, tc := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"path": "unknown", "method": "GET", "status": "404", "api_contact": "unknown", "site_id": "null"}, 1},
+		{map[string]string{"path": "unknown", "method": "GET", "status": "405"}, 1},
+		{map[string]string{"path": "unknown", "method": "OPTIONS", "status": "204"}, 1},
+		{map[string]string{"path": "unknown"}, 43},
+	} {
+		if got := sum(t, fams, "uid2_http_requests_total", tc.labels); got != tc.want {
+			t.Errorf("uid2_http_requests_total%v = %v; want %v", tc.labels, got, tc.want)
+		}
+	}
+	methods := map[string]bool{}
+	for _, m := range fams["uid2_http_requests_total"].GetMetric() {
+		methods[labelValue(m, "method")] = true
+	}
+	if len(methods) > 17 || !methods[metrics.Other] {
+		t.Errorf("%d method label values (other: %v); want at most 16 plus other", len(methods), methods[metrics.Other])
+	}
+	if mf, ok := fams["vertx_http_server_requests_total"]; ok {
+		for _, m := range mf.GetMetric() {
+			if labelValue(m, "path") == "unknown" {
+				t.Errorf("vertx_http_server_requests_total counts an unknown route: %v", m)
+			}
+		}
+	}
+}

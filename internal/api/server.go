@@ -157,7 +157,7 @@ func New(opt Options) *Server {
 // rejects requests that carried both Content-Length and Transfer-Encoding
 // when served from a GuardListener with ConnContext.
 func (s *Server) Handler() http.Handler {
-	next := s.cors(s.mux)
+	next := s.opt.Metrics.unrouted(s.cors(s.mux))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !rejectSmuggling(w, r) {
 			next.ServeHTTP(w, r)

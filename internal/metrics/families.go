@@ -51,7 +51,7 @@ type Family struct {
 var (
 	HTTPRequests = Family{Name: "uid2_http_requests_total", Kind: Counter,
 		Labels: []string{"api_contact", "site_id", "site_name", "host", "status", "method", "path"},
-		Help:   "API requests by the caller's api contact, site, Host header, HTTP status, method and route path (RequestCapturingHandler)."}
+		Help:   "API requests by the caller's api contact, site, Host header, HTTP status, method and route path; path \"unknown\" when no route matched (RequestCapturingHandler)."}
 	ClientVersions = Family{Name: "uid2_client_versions_total", Kind: Counter,
 		Labels: []string{"api_contact", "client_name", "client_version"},
 		Help:   "Requests by the X-UID2-AppVersion header's client name and version."}
