@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
+	"testing/fstest"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -97,4 +99,35 @@ func TestEncryptedFileRoundTrip(t *testing.T) {
 	if _, err := keys.Decrypt(env[:len(env)/2]); err == nil {
 		t.Error("Decrypt of a truncated envelope succeeded")
 	}
+}
+
+// FuzzLoaderParts drives every row of the store table through the Loader
+// with fuzzed bytes as its data file (located parts) or its metadata
+// document (salts, runtime config): no panic, and a part that fails to load
+// is not published. A new row is fuzzed without touching this test.
+func FuzzLoaderParts(f *testing.F) {
+	for _, s := range []string{
+		`[]`, `null`, `{}`, ``, `[{"id":1}]`, `[{"key_id":"k","secret":"AAAA","site_id":1,"roles":["MAPPER"]}]`,
+		`{"version":1,"runtime_config":{"identity_token_expires_after_seconds":1,"refresh_token_expires_after_seconds":2,"refresh_identity_token_after_seconds":1,"sharing_token_expiry_seconds":1}}`,
+		`{"version":1,"generated":1,"first_level":"fl","id_prefix":"a","id_secret":"s","salts":[{"effective":1,"location":"s.txt","size":1}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, p := range store.Parts() {
+			fsys := fstest.MapFS{"data": {Data: b}, "s.txt": {Data: []byte("1,1,salt,,,,,,,,\n")}}
+			md := "data"
+			if p.Format == store.FormatLocated {
+				doc, _ := store.MarshalMetadata(p.MetadataKey, store.Metadata{Version: 1, Location: "data"})
+				fsys["md"] = &fstest.MapFile{Data: doc}
+				md = "md"
+			}
+			st := store.New(nil)
+			l := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: store.Paths{p.Part: md}}
+			changed, err := l.Load(context.Background(), p.Part)
+			if _, loaded := st.Load().Loaded[p.Part]; loaded != (err == nil && changed) {
+				t.Fatalf("%s: Load = %v, %v but published = %v", p.Part, changed, err, loaded)
+			}
+		}
+	})
 }
