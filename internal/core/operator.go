@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
+	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -119,30 +119,9 @@ func (o *Operator) Start(ctx context.Context) error {
 // store loop and the opt-out loop. It returns the first fatal error (after
 // stopping the other loops), or nil when ctx ends.
 func (o *Operator) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	loops := []func(context.Context) error{
+	return lifecycle.Supervise(ctx,
 		func(ctx context.Context) error { return o.Client.Run(ctx, o.attestOK) },
 		o.Sync.Run,
 		o.OptOutSync.Run,
-	}
-	errc := make(chan error, len(loops))
-	var wg sync.WaitGroup
-	for _, run := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := run(ctx); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	)
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -249,38 +250,32 @@ func (s *Sync) interval(p store.Part) time.Duration {
 // logged and counted; the last good snapshot stays in service. It returns
 // a fatal attestation error, or nil when ctx ends.
 func (s *Sync) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var fatal atomic.Pointer[error]
-	for _, p := range s.Parts() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(s.interval(p))
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-				if err := s.Refresh(ctx, p); err != nil {
-					if IsFatal(err) {
-						fatal.CompareAndSwap(nil, &err)
-						cancel()
-						return
-					}
-					if !errors.Is(err, context.Canceled) {
-						s.log().Warn("store refresh failed; serving the last snapshot", "store", string(p), "err", err)
-					}
-				}
+	parts := s.Parts()
+	loops := make([]lifecycle.Loop, len(parts))
+	for i, p := range parts {
+		loops[i] = func(ctx context.Context) error { return s.runPart(ctx, p) }
+	}
+	return lifecycle.Supervise(ctx, loops...)
+}
+
+// runPart refreshes p every interval until ctx ends or a refresh fails
+// fatally.
+func (s *Sync) runPart(ctx context.Context, p store.Part) error {
+	t := time.NewTicker(s.interval(p))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := s.Refresh(ctx, p); err != nil {
+			if IsFatal(err) {
+				return err
 			}
-		}()
+			if !errors.Is(err, context.Canceled) {
+				s.log().Warn("store refresh failed; serving the last snapshot", "store", string(p), "err", err)
+			}
+		}
 	}
-	wg.Wait()
-	if e := fatal.Load(); e != nil {
-		return *e
-	}
-	return nil
 }

@@ -201,6 +201,19 @@ type Listener struct {
 // condition.
 type Loop func(ctx context.Context) error
 
+// Supervise runs every loop until ctx ends or one of them returns an
+// error; the first error cancels the others' context. It waits for all of
+// them and returns the first error, or nil. It is the operator's one
+// supervisor: Serve runs the process's loops with it, and Core mode runs
+// its own (re-attestation, each store, opt-out) with it.
+func Supervise(ctx context.Context, loops ...Loop) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, loop := range loops {
+		g.Go(func() error { return loop(ctx) })
+	}
+	return g.Wait()
+}
+
 // Serve serves every listener and runs every loop until ctx ends (SIGTERM),
 // Fail is called, a loop returns an error or a server fails, then drains:
 //
@@ -225,17 +238,19 @@ func (p *Process) Serve(ctx context.Context, ls []Listener, loops ...Loop) error
 	// The loops outlive ctx until the drain starts (readiness 503 first).
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
-	g, gctx := errgroup.WithContext(loopCtx)
-	for _, loop := range loops {
-		g.Go(func() error {
-			err := loop(gctx)
+	supervised := make([]Loop, len(loops))
+	for i, loop := range loops {
+		supervised[i] = func(ctx context.Context) error {
+			err := loop(ctx)
 			if err != nil {
 				p.log.Error("fatal: stopping the operator", "err", err)
 				p.Fail("fatal: " + err.Error())
 			}
 			return err
-		})
+		}
 	}
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- Supervise(loopCtx, supervised...) }()
 
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
@@ -307,7 +322,7 @@ func (p *Process) Serve(ctx context.Context, ls []Listener, loops ...Loop) error
 		}()
 	}
 	wg.Wait()
-	loopErr := g.Wait()
+	loopErr := <-loopDone
 	p.log.Info("stopped")
 	if loopErr != nil {
 		return loopErr
