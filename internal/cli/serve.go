@@ -276,10 +276,13 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	components.WithLabelValues(httpServerComponent).Set(1)
 	reg.MustRegister(components)
 	opts := apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log)
-	checker := &health.Checker{Store: st}
+	checker := &health.Checker{Store: st, SaltsLimit: time.Duration(cfg.SaltsExpiredShutdownHours) * time.Hour, Log: log}
 	proc := newProcess(cfg, log, checker, reg)
 	opts.Health, opts.Liveness, opts.Status = checker, proc, checker
-	return serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg))
+	// The watchdog applies the salt-expiry limit and logs degraded
+	// conditions here too: the same rules in every mode.
+	return serveHTTP(ctx, cfg, proc, newAPIHandler(opts, reg), metricsHandler(reg),
+		func(ctx context.Context) error { return checker.Watch(ctx, health.DefaultWatchdogPeriod) })
 }
 
 // apiOptions maps the configuration onto the API server's options.
