@@ -52,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		httpRequests:     metrics.HTTPRequests.NewCounterVec(),
 		vertxRequests:    metrics.VertxRequests.NewCounterVec(),
-		vertxTime:        metrics.VertxResponseTime.NewQuantileSummary(vertxQuantiles, nil),
+		vertxTime:        metrics.VertxResponseTime.NewQuantileSummary(vertxQuantiles, nil).WithMax(metrics.VertxResponseTimeMax),
 		vertxActive:      metrics.VertxActiveRequests.NewGaugeVec(),
 		duration:         metrics.RequestDuration.NewHistogramVec(latencyBuckets),
 		clientVersions:   metrics.ClientVersions.NewCounterVec(),

@@ -93,6 +93,7 @@ func TestMetricsAfterSDKRun(t *testing.T) {
 		"uid2_store_refresh_duration_seconds":                {"store_name"},
 		"vertx_http_server_requests_total":                   {"code", "method", "path"},
 		"vertx_http_server_response_time_seconds":            {"code", "method", "path"},
+		"vertx_http_server_response_time_seconds_max":        {"code", "method", "path"},
 		"vertx_http_server_active_requests":                  {"method", "path"},
 		"app_status":                                         {"version"},
 	} {

@@ -64,6 +64,9 @@ var (
 	VertxResponseTime = Family{Name: "vertx_http_server_response_time_seconds", Kind: Summary,
 		Labels: []string{"code", "method", "path"},
 		Help:   "Request processing time with the 0.9, 0.95 and 0.99 quantiles (Vert.x HTTP server metrics)."}
+	VertxResponseTimeMax = Family{Name: "vertx_http_server_response_time_seconds_max", Kind: Gauge,
+		Labels: []string{"code", "method", "path"},
+		Help:   "Longest request processing time in the last 2 minutes (Micrometer's timer _max)."}
 	VertxActiveRequests = Family{Name: "vertx_http_server_active_requests", Kind: Gauge,
 		Labels: []string{"method", "path"},
 		Help:   "Requests being processed (Vert.x HTTP server metrics)."}
@@ -221,7 +224,7 @@ var (
 // Families lists every family in README order.
 func Families() []Family {
 	return []Family{
-		HTTPRequests, ClientVersions, ClientSDKVersions, VertxRequests, VertxResponseTime, VertxActiveRequests, RequestDuration,
+		HTTPRequests, ClientVersions, ClientSDKVersions, VertxRequests, VertxResponseTime, VertxResponseTimeMax, VertxActiveRequests, RequestDuration,
 		TokenResponseStatus, TokenValidate, RefreshTokenReceived, RefreshTokenServed, TokenRefreshDuration,
 		TokenExpiredOnRefresh, RawUIDVersion, SiteKeysetStatus, TCFUsage,
 		IdentityMapInputs, IdentityMapUnmapped, IdentityMapUnmappedRequests, OptoutStatusInputSize, OptoutStatusOptoutSize,

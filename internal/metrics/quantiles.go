@@ -20,9 +20,11 @@ import (
 // Estimates come from buckets 10% apart, interpolated linearly, so a
 // quantile is within 10% of the exact value. _count and _sum are
 // cumulative, as in Micrometer. With no observation in the window the
-// quantiles are 0, as Micrometer reports them.
+// quantiles are 0, as Micrometer reports them. WithMax adds Micrometer's
+// companion _max gauge: the largest observation in the window.
 type QuantileSummary struct {
 	desc      *prometheus.Desc
+	maxDesc   *prometheus.Desc // nil: no _max gauge
 	quantiles []float64
 	now       func() time.Time
 
@@ -56,6 +58,14 @@ func (f Family) NewQuantileSummary(quantiles []float64, now func() time.Time) *Q
 	return &QuantileSummary{desc: f.Desc(), quantiles: quantiles, now: now}
 }
 
+// WithMax makes s also report f, a gauge with s's labels, as the largest
+// observation in the window; call it before registering s.
+func (s *QuantileSummary) WithMax(f Family) *QuantileSummary {
+	f.must(Gauge)
+	s.maxDesc = f.Desc()
+	return s
+}
+
 // With returns the child for label values lvs (in f.Labels order),
 // creating it on first use. Callers cache children; With takes a lock.
 func (s *QuantileSummary) With(lvs ...string) *QuantileChild {
@@ -75,7 +85,12 @@ func (s *QuantileSummary) With(lvs ...string) *QuantileChild {
 }
 
 // Describe implements prometheus.Collector.
-func (s *QuantileSummary) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
+func (s *QuantileSummary) Describe(ch chan<- *prometheus.Desc) {
+	ch <- s.desc
+	if s.maxDesc != nil {
+		ch <- s.maxDesc
+	}
+}
 
 // Collect implements prometheus.Collector.
 func (s *QuantileSummary) Collect(ch chan<- prometheus.Metric) {
@@ -86,12 +101,15 @@ func (s *QuantileSummary) Collect(ch chan<- prometheus.Metric) {
 	counts := make([]uint64, len(quantileBounds)+1)
 	for _, c := range children {
 		clear(counts)
-		c.windowCounts(epoch, counts)
+		maxBits := c.windowCounts(epoch, counts)
 		qs := make(map[float64]float64, len(s.quantiles))
 		for _, q := range s.quantiles {
 			qs[q] = estimate(counts, q)
 		}
 		ch <- prometheus.MustNewConstSummary(s.desc, c.count.Load(), math.Float64frombits(c.sum.Load()), qs, c.labels...)
+		if s.maxDesc != nil {
+			ch <- prometheus.MustNewConstMetric(s.maxDesc, prometheus.GaugeValue, math.Float64frombits(maxBits), c.labels...)
+		}
 	}
 }
 
@@ -107,6 +125,9 @@ type QuantileChild struct {
 type quantileSlot struct {
 	epoch  atomic.Int64 // which slot-length period the counts belong to
 	counts []atomic.Uint64
+	// max holds the float64 bits of the largest observation; for
+	// non-negative floats the bit patterns order like the values.
+	max atomic.Uint64
 }
 
 // Observe records v (seconds) now.
@@ -131,21 +152,30 @@ func (c *QuantileChild) ObserveAt(v float64, t time.Time) {
 			for i := range s.counts {
 				s.counts[i].Store(0)
 			}
+			s.max.Store(0)
 		}
 	}
 	s.counts[sort.SearchFloat64s(quantileBounds, v)].Add(1)
+	if v > 0 {
+		bits := math.Float64bits(v)
+		for old := s.max.Load(); bits > old && !s.max.CompareAndSwap(old, bits); old = s.max.Load() {
+		}
+	}
 }
 
-// windowCounts adds the counts of the slots inside the window ending at epoch.
-func (c *QuantileChild) windowCounts(epoch int64, dst []uint64) {
+// windowCounts adds the counts of the slots inside the window ending at
+// epoch to dst and returns the float64 bits of their largest observation.
+func (c *QuantileChild) windowCounts(epoch int64, dst []uint64) (maxBits uint64) {
 	for i := range c.slots {
 		s := &c.slots[i]
 		if e := s.epoch.Load(); e > epoch-quantileSlots && e <= epoch {
 			for j := range s.counts {
 				dst[j] += s.counts[j].Load()
 			}
+			maxBits = max(maxBits, s.max.Load())
 		}
 	}
+	return maxBits
 }
 
 // estimate returns the q-quantile of bucketed counts, interpolating linearly

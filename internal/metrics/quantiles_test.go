@@ -22,6 +22,13 @@ func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock();
 func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func collectSummary(t *testing.T, s *metrics.QuantileSummary) *dto.Summary {
+	sum, _ := collect(t, s)
+	return sum
+}
+
+// collect gathers s: its one summary and, with WithMax, its _max gauge (NaN
+// without).
+func collect(t *testing.T, s *metrics.QuantileSummary) (*dto.Summary, float64) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s)
@@ -29,13 +36,25 @@ func collectSummary(t *testing.T, s *metrics.QuantileSummary) *dto.Summary {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mfs) != 1 || len(mfs[0].Metric) != 1 {
-		t.Fatalf("gathered %v", mfs)
+	var sum *dto.Summary
+	maxValue := math.NaN()
+	for _, mf := range mfs {
+		if len(mf.Metric) != 1 {
+			t.Fatalf("%s: %d series", mf.GetName(), len(mf.Metric))
+		}
+		switch {
+		case mf.GetName() == metrics.VertxResponseTime.Name && mf.GetType() == dto.MetricType_SUMMARY:
+			sum = mf.Metric[0].GetSummary()
+		case mf.GetName() == metrics.VertxResponseTimeMax.Name && mf.GetType() == dto.MetricType_GAUGE:
+			maxValue = mf.Metric[0].GetGauge().GetValue()
+		default:
+			t.Fatalf("family %s of type %v", mf.GetName(), mf.GetType())
+		}
 	}
-	if mfs[0].GetName() != metrics.VertxResponseTime.Name || mfs[0].GetType() != dto.MetricType_SUMMARY {
-		t.Fatalf("family %s of type %v", mfs[0].GetName(), mfs[0].GetType())
+	if sum == nil {
+		t.Fatal("no summary gathered")
 	}
-	return mfs[0].Metric[0].GetSummary()
+	return sum, maxValue
 }
 
 func quantile(s *dto.Summary, q float64) float64 {
@@ -49,7 +68,7 @@ func quantile(s *dto.Summary, q float64) float64 {
 
 func TestQuantileSummaryEstimates(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.5, 0.9, 0.99}, clock.Now)
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.5, 0.9, 0.99}, clock.Now).WithMax(metrics.VertxResponseTimeMax)
 	c := s.With("200", "POST", "/v2/token/generate")
 	if s.With("200", "POST", "/v2/token/generate") != c {
 		t.Fatal("With returned a second child for the same labels")
@@ -61,7 +80,10 @@ func TestQuantileSummaryEstimates(t *testing.T) {
 		c.Observe(v)
 		sum += v
 	}
-	got := collectSummary(t, s)
+	got, slowest := collect(t, s)
+	if slowest != 1 {
+		t.Errorf("_max = %v; want 1", slowest)
+	}
 	if got.GetSampleCount() != 1000 || math.Abs(got.GetSampleSum()-sum) > 1e-9 {
 		t.Errorf("count %d sum %v; want 1000, %v", got.GetSampleCount(), got.GetSampleSum(), sum)
 	}
@@ -74,7 +96,7 @@ func TestQuantileSummaryEstimates(t *testing.T) {
 
 func TestQuantileSummaryWindow(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.99}, clock.Now)
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.99}, clock.Now).WithMax(metrics.VertxResponseTimeMax)
 	c := s.With("200", "GET", "/ops/healthcheck")
 	for range 100 {
 		c.Observe(2) // a slow period
@@ -83,7 +105,10 @@ func TestQuantileSummaryWindow(t *testing.T) {
 	for range 100 {
 		c.Observe(0.001)
 	}
-	got := collectSummary(t, s)
+	got, slowest := collect(t, s)
+	if slowest != 0.001 {
+		t.Errorf("_max = %v after the slow period left the window; want 0.001", slowest)
+	}
 	if v := quantile(got, 0.99); v > 0.0015 {
 		t.Errorf("q0.99 = %v after the slow period left the window; want about 0.001", v)
 	}
@@ -91,8 +116,8 @@ func TestQuantileSummaryWindow(t *testing.T) {
 		t.Errorf("count %d; want the cumulative 200", got.GetSampleCount())
 	}
 	clock.Advance(10 * time.Minute)
-	if v := quantile(collectSummary(t, s), 0.99); v != 0 {
-		t.Errorf("q0.99 = %v with an empty window; want 0", v)
+	if got, slowest := collect(t, s); quantile(got, 0.99) != 0 || slowest != 0 {
+		t.Errorf("q0.99 = %v, _max = %v with an empty window; want 0, 0", quantile(got, 0.99), slowest)
 	}
 }
 
