@@ -46,6 +46,7 @@ func StartProcess(bin string, args, env []string) (*Process, error) {
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	dieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
