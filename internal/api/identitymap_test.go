@@ -508,3 +508,44 @@ func TestIdentityMapV3LongArrays(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkAnswersEveryMode checks the write-once path (sealed in place,
+// text streamed in chunks) against the copying one: every bulk route gives
+// the same decrypted answer in text and binary mode, for answers that span
+// several base64 chunks too.
+func TestBulkAnswersEveryMode(t *testing.T) {
+	f := newFixture(t, api.Options{})
+	var big strings.Builder
+	big.WriteString(`{"email":[`)
+	for i := range 3000 {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		fmt.Fprintf(&big, `"user%d@example.com"`, i)
+	}
+	big.WriteString(`]}`)
+	for _, tc := range []struct{ path, payload string }{
+		{"/v2/identity/map", big.String()},
+		{"/v3/identity/map", big.String()},
+		{"/v2/identity/map", `{"email":["a@b.com","not-an-email"]}`},
+		{"/v2/identity/buckets", `{"since_timestamp":"2020-01-01T00:00:00"}`},
+		{"/v2/optout/status", `{"advertising_ids":[]}`},
+	} {
+		var answers [2][]byte
+		for i, binary := range []bool{false, true} {
+			c := f.client(f.creds.All)
+			c.Binary = binary
+			out, err := c.Do(context.Background(), tc.path, []byte(tc.payload))
+			if err != nil {
+				t.Fatalf("%s binary=%v: %v", tc.path, binary, err)
+			}
+			answers[i] = out
+		}
+		if !bytes.Equal(answers[0], answers[1]) {
+			t.Errorf("%s: text and binary answers differ (%d vs %d bytes)", tc.path, len(answers[0]), len(answers[1]))
+		}
+		if len(tc.payload) > 10000 && len(answers[0]) < 200_000 { // several 48 KiB chunks
+			t.Errorf("%s: answer of %d bytes does not span several base64 chunks", tc.path, len(answers[0]))
+		}
+	}
+}
