@@ -8,6 +8,8 @@ import (
 // RefreshState is the record of one background refresh (a store, the
 // opt-out sync or attestation) that health and /ops/status read. Error
 // texts are the loggable ones: no query strings, keys or tokens.
+// health.Refresh has the same fields in the same order, so cli converts one
+// into the other; a field added here must be added there.
 type RefreshState struct {
 	// LastSuccess is the time of the last success (zero: none yet).
 	LastSuccess time.Time
