@@ -16,6 +16,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -120,6 +121,8 @@ type Server struct {
 	bufs   bufPool
 	// optouts decides opt-out: test identities, special hashes, opt.OptOuts.
 	optouts *optout.Policy
+	// mapping configures the identity-map engine and raw UID derivation.
+	mapping mapping.Config
 	// busyLog and mandatedLog rate-limit warnings a client can cause at
 	// its request rate: admission rejections and reference-mandated 5xx.
 	busyLog, mandatedLog rateLog
@@ -147,6 +150,7 @@ func New(opt Options) *Server {
 		s.opt.TCFVendorID = 21
 	}
 	s.optouts = optout.NewPolicy(opt.OptOuts)
+	s.mapping = mapping.Config{Scope: opt.Scope, IdentityV3: opt.IdentityV3, OptOuts: s.optouts}
 	s.inputs = inputFields(!opt.DisablePhone)
 	s.mux = http.NewServeMux()
 	s.routes()

@@ -170,26 +170,11 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 
 // rawUID derives the current raw UID of a first-level hash (§3.3, §3.4).
 func (s *Server) rawUID(snap *store.Snapshot, flh *[32]byte, typ identity.Type, nowMs int64) (identity.RawUID, error) {
-	table := snap.Salts.At(nowMs).Table
-	e := table.Entry(identity.BucketIndex(flh, table.Len()))
-	if e.CurrentSalt != "" {
-		if s.opt.IdentityV3 {
-			s.opt.Metrics.rawUIDDerived(rawUIDv3)
-			return identity.RawUIDv3(flh, e.CurrentSalt, s.opt.Scope, typ), nil
-		}
-		s.opt.Metrics.rawUIDDerived(rawUIDv2)
-		return identity.RawUIDv2(flh, e.CurrentSalt), nil
+	raw, version, err := s.mapping.RawUID(snap, flh, typ, nowMs)
+	if err == nil {
+		s.opt.Metrics.rawUIDDerived(version)
 	}
-	if !e.CurrentKey.Valid {
-		return identity.RawUID{}, fmt.Errorf("salt bucket %d has neither salt nor key material", e.ID)
-	}
-	k, err := snap.Salts.V4Key(e.CurrentKey)
-	if err != nil {
-		return identity.RawUID{}, err
-	}
-	env, _ := identity.ParseEnvironment(snap.Runtime.IdentityEnvironment)
-	s.opt.Metrics.rawUIDDerived(rawUIDv4)
-	return k.RawUID(flh, s.opt.Scope, typ, env), nil
+	return raw, err
 }
 
 // keysetStatusOf says whether key, the site key issued for site, came from

@@ -1,4 +1,4 @@
-package api
+package mapping
 
 import (
 	"strconv"
@@ -43,9 +43,9 @@ func TestParseLocalDateTimeMillis(t *testing.T) {
 		{"2024-01-01", 0, false, false},
 		{"", 0, false, false},
 	} {
-		got, ok, over := parseLocalDateTimeMillis([]byte(tc.in))
+		got, ok, over := ParseLocalDateTime([]byte(tc.in))
 		if ok != tc.ok || over != tc.over || (ok && !over && got != tc.want) {
-			t.Errorf("parseLocalDateTimeMillis(%q) = %d, %v, %v; want %d, %v, %v", tc.in, got, ok, over, tc.want, tc.ok, tc.over)
+			t.Errorf("ParseLocalDateTime(%q) = %d, %v, %v; want %d, %v, %v", tc.in, got, ok, over, tc.want, tc.ok, tc.over)
 		}
 	}
 }
