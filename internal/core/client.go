@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 )
 
 // Defaults of the client.
@@ -114,9 +115,10 @@ type Client struct {
 	// Encrypted adds "Encrypted: true" to Core calls (encrypted_files).
 	Encrypted bool
 	HTTP      *http.Client // nil: a client with DefaultTimeout
-	Now       func() time.Time
-	Rand      io.Reader // RSA key generation; nil: crypto/rand
-	Log       *slog.Logger
+	// Clock runs Run's checks and dates the token; nil: the system clock.
+	Clock clock.Clock
+	Rand  io.Reader // RSA key generation; nil: crypto/rand
+	Log   *slog.Logger
 	// OnAttest, when set, is called after every successful attestation.
 	OnAttest func(*attest.Token)
 	// OnAttestError, when set, is called after every failed attestation.
@@ -140,12 +142,7 @@ func NewInstanceID(prefix string) string {
 	return prefix + "-" + strconv.FormatUint(binary.BigEndian.Uint64(b[:]), 16)
 }
 
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (c *Client) now() time.Time { return clock.Or(c.Clock).Now() }
 
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
@@ -287,7 +284,7 @@ func (c *Client) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = AttestCheckInterval
 	}
-	t := time.NewTicker(interval)
+	t := clock.Or(c.Clock).NewTicker(interval)
 	defer t.Stop()
 	for {
 		if c.Token().Renew(c.now()) {
@@ -304,7 +301,7 @@ func (c *Client) Run(ctx context.Context, interval time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
 	"github.com/uid2-private-operator/uid2-operator/internal/client"
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/core"
 	"github.com/uid2-private-operator/uid2-operator/internal/core/standin"
 	"github.com/uid2-private-operator/uid2-operator/internal/health"
@@ -179,8 +180,8 @@ func healthz(t *testing.T, base string) (int, string) {
 	return resp.StatusCode, sb.String()
 }
 
-// checker is the Core-mode health checker of o, on clock (time.Now when nil).
-func checker(o *core.Operator, clock func() time.Time) *health.Checker {
+// checker is the Core-mode health checker of o, on clk (the system clock when nil).
+func checker(o *core.Operator, clk clock.Clock) *health.Checker {
 	return &health.Checker{
 		Store: o.Store,
 		Attestation: func() health.Attestation {
@@ -194,7 +195,7 @@ func checker(o *core.Operator, clock func() time.Time) *health.Checker {
 			return out
 		},
 		OptOut: func() health.Refresh { return health.Refresh(o.OptOutSync.State()) },
-		Now:    clock,
+		Clock:  clk,
 	}
 }
 
@@ -333,9 +334,8 @@ func TestLogoutReplicatesToEveryOperator(t *testing.T) {
 func TestCoreDownKeepsServingAndHealthShowsStaleness(t *testing.T) {
 	c := newCore(t, standin.Options{})
 	o := startOperator(t, c.config(false))
-	now := time.Now()
-	clock := func() time.Time { return now }
-	h := checker(o, clock)
+	clk := clock.NewFake(time.Now())
+	h := checker(o, clk)
 	h.StaleLimit = time.Hour
 	srv := serveAPI(t, o, h)
 	c.srv.Close()
@@ -358,7 +358,7 @@ func TestCoreDownKeepsServingAndHealthShowsStaleness(t *testing.T) {
 		!strings.Contains(strings.Join(d, "\n"), "optout: 1 failed syncs") {
 		t.Fatalf("Degraded() with Core down = %q; want every store and the opt-out sync", d)
 	}
-	now = now.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	code, body := healthz(t, srv.URL)
 	if code != 503 || !strings.Contains(body, "salt-rotator: no successful refresh") {
 		t.Fatalf("healthcheck past the stale limit = %d %q; want 503 naming stale stores", code, body)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -44,7 +45,8 @@ type Config struct {
 	HTTP        *http.Client
 	Metrics     *Metrics
 	Log         *slog.Logger
-	Now         func() time.Time
+	// Clock runs every loop and dates everything; nil: the system clock.
+	Clock clock.Clock
 }
 
 // Operator is a Core-mode operator's data plane: the attested client, the
@@ -65,25 +67,26 @@ func New(cfg Config) (*Operator, error) {
 	if cfg.Encrypted && cfg.CloudKeysURL == "" {
 		return nil, errors.New("core: encrypted files need the cloud encryption keys URL")
 	}
+	clk := clock.Or(cfg.Clock)
 	c := &Client{
 		AttestURL: cfg.AttestURL, OperatorKey: cfg.OperatorKey, OperatorType: cfg.OperatorType,
 		Provider: cfg.Provider, AppVersion: cfg.AppVersion, InstanceID: NewInstanceID(cfg.InstanceIDPrefix),
-		Encrypted: cfg.Encrypted, HTTP: cfg.HTTP, Now: cfg.Now, Log: cfg.Log,
+		Encrypted: cfg.Encrypted, HTTP: cfg.HTTP, Clock: clk, Log: cfg.Log,
 	}
 	c.OnAttest = func(t *attest.Token) { cfg.Metrics.Attested(t.ExpiresAt.Unix()) }
 	c.OnAttestError = func(error) { cfg.Metrics.AttestFailed() }
-	st := store.New(cfg.Now)
+	st := store.New(clk.Now)
 	urls := make([]string, 0, len(cfg.Paths))
 	for _, u := range cfg.Paths {
 		urls = append(urls, u)
 	}
 	src := NewSource(c, urls, cfg.Encrypted)
-	loader := &store.Loader{Src: src, Store: st, Paths: cfg.Paths, Now: cfg.Now}
+	loader := &store.Loader{Src: src, Store: st, Paths: cfg.Paths, Now: clk.Now}
 	o := &Operator{
 		Client: c,
 		Store:  st,
 		Sync: &Sync{Loader: loader, Source: src, Intervals: cfg.Intervals, DefaultInterval: cfg.DefaultInterval,
-			Metrics: cfg.Metrics, Log: cfg.Log, Now: cfg.Now},
+			Metrics: cfg.Metrics, Log: cfg.Log, Clock: clk},
 		OptOuts:  optout.NewStore(),
 		attestOK: cfg.AttestCheck,
 	}
@@ -91,7 +94,7 @@ func New(cfg Config) (*Operator, error) {
 		o.Sync.CloudKeysURL = cfg.CloudKeysURL
 	}
 	o.OptOutSync = &OptOutSync{Client: c, Path: cfg.OptoutPath, Folder: cfg.OptoutFolder, Store: o.OptOuts,
-		Interval: cfg.OptoutInterval, Selection: cfg.OptoutSelection, Metrics: cfg.Metrics, Log: cfg.Log, Now: cfg.Now}
+		Interval: cfg.OptoutInterval, Selection: cfg.OptoutSelection, Metrics: cfg.Metrics, Log: cfg.Log, Clock: clk}
 	if cfg.OptoutAPIURI != "" {
 		o.Replicator = &Replicator{URL: cfg.OptoutAPIURI, Client: c}
 	}
@@ -103,7 +106,7 @@ func New(cfg Config) (*Operator, error) {
 // failures are retried with backoff; a 401/403 from /attest returns a fatal
 // *AttestError at once.
 func (o *Operator) Start(ctx context.Context) error {
-	if err := retry(ctx, o.Client.log(), "attest", func() error { return o.Client.Attest(ctx) }); err != nil {
+	if err := retry(ctx, clock.Or(o.Client.Clock), o.Client.log(), "attest", func() error { return o.Client.Attest(ctx) }); err != nil {
 		return err
 	}
 	if err := o.Sync.Start(ctx); err != nil {

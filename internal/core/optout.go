@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 )
 
@@ -42,7 +43,8 @@ type OptOutSync struct {
 	Interval  time.Duration
 	Metrics   *Metrics
 	Log       *slog.Logger
-	Now       func() time.Time
+	// Clock runs Run's ticker and dates the syncs; nil: the system clock.
+	Clock clock.Clock
 
 	mu       sync.Mutex
 	cache    map[string][]byte // location without query -> file bytes
@@ -65,12 +67,7 @@ func (s *OptOutSync) LastSync() time.Time {
 	return s.lastSync
 }
 
-func (s *OptOutSync) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *OptOutSync) now() time.Time { return clock.Or(s.Clock).Now() }
 
 func (s *OptOutSync) log() *slog.Logger {
 	if s.Log != nil {
@@ -247,7 +244,7 @@ func (s *OptOutSync) sync(ctx context.Context) error {
 // Start runs the first sync, retrying with backoff until it succeeds, a
 // fatal attestation error occurs or ctx ends.
 func (s *OptOutSync) Start(ctx context.Context) error {
-	return retry(ctx, s.log(), "optout", func() error { return s.Sync(ctx) })
+	return retry(ctx, clock.Or(s.Clock), s.log(), "optout", func() error { return s.Sync(ctx) })
 }
 
 // Run syncs every Interval (60 s when zero) until ctx ends. Failures are
@@ -258,13 +255,13 @@ func (s *OptOutSync) Run(ctx context.Context) error {
 	if iv <= 0 {
 		iv = 60 * time.Second
 	}
-	t := time.NewTicker(iv)
+	t := clock.Or(s.Clock).NewTicker(iv)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
 		if err := s.Sync(ctx); err != nil {
 			if IsFatal(err) {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/client"
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/core"
 	"github.com/uid2-private-operator/uid2-operator/internal/core/standin"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
@@ -27,8 +28,8 @@ import (
 // opted out on a second operator and /v2/token/generate answers optout.
 func TestOptOutSelectionWithStandIn(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
-	clock := func() time.Time { return now }
-	c := newCore(t, standin.Options{Now: clock})
+	clk := clock.NewFake(now)
+	c := newCore(t, standin.Options{Now: clk.Now})
 	lastPartition := now.Truncate(24 * time.Hour).Add(-24*time.Hour + 5*time.Minute)
 	inPartition := optout.Record{FLH: [32]byte{0xA1}, AdIDLen: 32, Timestamp: lastPartition.Unix()}
 	merged := optout.Record{FLH: [32]byte{0xB2}, AdIDLen: 32, Timestamp: lastPartition.Add(-time.Hour).Unix()}
@@ -38,7 +39,7 @@ func TestOptOutSelectionWithStandIn(t *testing.T) {
 	start := func() *core.Operator {
 		t.Helper()
 		cfg := c.config(false)
-		cfg.Now = clock
+		cfg.Clock = clk
 		cfg.Metrics = core.NewMetrics(prometheus.NewRegistry())
 		o, err := core.New(cfg)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -73,18 +74,15 @@ type Sync struct {
 	DefaultInterval time.Duration
 	Metrics         *Metrics
 	Log             *slog.Logger
-	Now             func() time.Time
+	// Clock runs the refresh tickers and the start-up backoff, and dates
+	// the refreshes; nil: the system clock.
+	Clock clock.Clock
 
 	mu     sync.Mutex
 	states map[store.Part]*refreshRecord
 }
 
-func (s *Sync) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Sync) now() time.Time { return clock.Or(s.Clock).Now() }
 
 func (s *Sync) log() *slog.Logger {
 	if s.Log != nil {
@@ -197,7 +195,7 @@ func (s *Sync) Start(ctx context.Context) error {
 	}
 	for _, p := range s.Parts() {
 		start := time.Now()
-		if err := retry(ctx, s.log(), string(p), func() error { return s.Refresh(ctx, p) }); err != nil {
+		if err := retry(ctx, clock.Or(s.Clock), s.log(), string(p), func() error { return s.Refresh(ctx, p) }); err != nil {
 			return err
 		}
 		s.Metrics.storeLoaded(string(p), time.Since(start))
@@ -205,8 +203,9 @@ func (s *Sync) Start(ctx context.Context) error {
 	return nil
 }
 
-// retry calls fn until it succeeds, a fatal error occurs or ctx ends.
-func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
+// retry calls fn until it succeeds, a fatal error occurs or ctx ends,
+// waiting on clk between attempts.
+func retry(ctx context.Context, clk clock.Clock, log *slog.Logger, what string, fn func() error) error {
 	wait := startBackoffMin
 	var prev error // the last attempt that failed on its own
 	for {
@@ -227,10 +226,12 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) 
 		}
 		prev = err
 		log.Warn("initial load failed; retrying", "store", what, "in", wait.String(), "err", err)
+		t := clk.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
-		case <-time.After(wait):
+		case <-t.C():
 		}
 		wait = min(wait*2, startBackoffMax)
 	}
@@ -261,13 +262,13 @@ func (s *Sync) Run(ctx context.Context) error {
 // runPart refreshes p every interval until ctx ends or a refresh fails
 // fatally.
 func (s *Sync) runPart(ctx context.Context, p store.Part) error {
-	t := time.NewTicker(s.interval(p))
+	t := clock.Or(s.Clock).NewTicker(s.interval(p))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
 		if err := s.Refresh(ctx, p); err != nil {
 			if IsFatal(err) {

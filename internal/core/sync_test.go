@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/core"
 	"github.com/uid2-private-operator/uid2-operator/internal/core/standin"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
@@ -18,34 +19,32 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
-// waitFor polls cond (bounded: 10 s) while background loops run.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// TestRunLoopsUnderLoad runs every background loop with short intervals
-// while requests read the store (run with -race): a version bump is picked
-// up, tokens are renewed, and Run stops when ctx ends.
+// TestRunLoopsUnderLoad runs every background loop on a fake clock while
+// requests read the store (run with -race): a version bump is picked up,
+// tokens are renewed, an opt-out delta arrives, and Run stops when ctx ends.
 func TestRunLoopsUnderLoad(t *testing.T) {
 	c := newCore(t, standin.Options{TokenLifetime: 5 * time.Minute, NoJitter: true}) // always inside the renewal window
+	const tick = 10 * time.Second
+	clk := clock.NewFake(time.Now())
 	cfg := c.config(false)
-	cfg.DefaultInterval = 5 * time.Millisecond
-	cfg.OptoutInterval = 5 * time.Millisecond
-	cfg.AttestCheck = 5 * time.Millisecond
+	cfg.Clock = clk
+	cfg.DefaultInterval = tick
+	cfg.OptoutInterval = tick
+	cfg.AttestCheck = tick
 	o := startOperator(t, cfg)
 	var attests atomic.Int32
 	o.Client.OnAttest = func(*attest.Token) { attests.Add(1) }
 
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx) }()
+	loops := 1 + len(o.Sync.Parts()) + 1 // attestation, each store, opt-out
+	waitCtx, stopWait := context.WithTimeout(ctx, 30*time.Second)
+	defer stopWait()
+	if err := clk.BlockUntil(waitCtx, loops); err != nil {
+		t.Fatalf("%d loops did not start: %v", loops, err)
+	}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for range 4 {
@@ -68,11 +67,23 @@ func TestRunLoopsUnderLoad(t *testing.T) {
 			}
 		}()
 	}
+	// Each loop has finished a tick's work once it has received the next
+	// tick: two ticks, and the first one's refresh is done.
 	c.bump(t, localdata.ClientsMetadata)
-	waitFor(t, "clients version 2", func() bool { return o.Sync.Loader.Version(store.PartClients) == 2 })
-	waitFor(t, "re-attestation", func() bool { return attests.Load() >= 2 })
+	clk.Advance(tick)
+	clk.Advance(tick)
+	if v := o.Sync.Loader.Version(store.PartClients); v != 2 {
+		t.Errorf("clients version after a tick = %d; want 2", v)
+	}
+	if n := attests.Load(); n < 2 {
+		t.Errorf("re-attestations after a tick = %d; want at least 2 (at start and on the tick)", n)
+	}
 	c.standin.ForTest.AddOptOuts(optout.Record{FLH: [32]byte{1}, AdIDLen: 32, Timestamp: 1})
-	waitFor(t, "opt-out delta", func() bool { return o.OptOuts.Len() == 1 })
+	clk.Advance(tick)
+	clk.Advance(tick)
+	if n := o.OptOuts.Len(); n != 1 {
+		t.Errorf("opt-outs after a tick = %d; want the new delta's 1", n)
+	}
 	close(stop)
 	wg.Wait()
 	cancel()
@@ -85,9 +96,9 @@ func TestRunLoopsUnderLoad(t *testing.T) {
 // 401/403 are retryable until they have lasted 12 h (§1.8); a success resets.
 func TestAttestRetryableFailuresGiveUpAfter12h(t *testing.T) {
 	c := newCore(t, standin.Options{})
-	now := time.Now()
+	clk := clock.NewFake(time.Now())
 	cfg := c.config(false)
-	cfg.Now = func() time.Time { return now }
+	cfg.Clock = clk
 	o, _ := core.New(cfg)
 	ctx := context.Background()
 	c.standin.ForTest.SetAttestStatus(http.StatusInternalServerError)
@@ -96,11 +107,11 @@ func TestAttestRetryableFailuresGiveUpAfter12h(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 500 || core.IsFatal(err) {
 		t.Fatalf("first 500 = %v; want retryable *AttestError", err)
 	}
-	now = now.Add(11 * time.Hour)
+	clk.Advance(11 * time.Hour)
 	if err := o.Client.Attest(ctx); core.IsFatal(err) {
 		t.Fatalf("500 after 11 h = %v; want retryable", err)
 	}
-	now = now.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	if err := o.Client.Attest(ctx); !core.IsFatal(err) {
 		t.Fatalf("500 after 13 h = %v; want fatal", err)
 	}

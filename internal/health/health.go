@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -93,7 +94,9 @@ type Checker struct {
 	// TerminationFile, when it exists, makes the checker unready: the
 	// reference's PodTerminationMonitor (/app/pod_terminating/pod_terminating).
 	TerminationFile string
-	Now             func() time.Time
+	// Clock runs Watch and tells the time of every check; nil: the system
+	// clock.
+	Clock clock.Clock
 	// Log receives degraded-condition changes from Watch (nil: discarded).
 	Log *slog.Logger
 
@@ -104,12 +107,7 @@ type Checker struct {
 	degraded map[string]bool // component names degraded at the last Watch tick
 }
 
-func (c *Checker) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (c *Checker) now() time.Time { return clock.Or(c.Clock).Now() }
 
 func (c *Checker) staleLimit() time.Duration {
 	if c.StaleLimit > 0 {
@@ -321,13 +319,13 @@ func (c *Checker) Watch(ctx context.Context, period time.Duration) error {
 	if period <= 0 {
 		period = DefaultWatchdogPeriod
 	}
-	t := time.NewTicker(period)
+	t := clock.Or(c.Clock).NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 			e := c.evaluate(c.now())
 			c.logChanges(e.degraded)
 			if len(e.fatal) > 0 {

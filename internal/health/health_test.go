@@ -1,14 +1,18 @@
 package health_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/health"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -37,13 +41,13 @@ type world struct {
 	optout health.Refresh
 }
 
-func (w *world) checker(st *store.Store, now *time.Time) *health.Checker {
+func (w *world) checker(st *store.Store, clk clock.Clock) *health.Checker {
 	return &health.Checker{
 		Store:       st,
 		Attestation: func() health.Attestation { return w.attest },
 		Stores:      func() map[store.Part]health.Refresh { return w.stores },
 		OptOut:      func() health.Refresh { return w.optout },
-		Now:         func() time.Time { return *now },
+		Clock:       clk,
 	}
 }
 
@@ -122,7 +126,7 @@ func TestReadinessDegradedFatal(t *testing.T) {
 			if tt.emptyStore {
 				s = store.New(nil)
 			}
-			c := w.checker(s, &now)
+			c := w.checker(s, clock.NewFake(now))
 			if tt.shuttingDown {
 				c.ShuttingDown("")
 			}
@@ -157,15 +161,16 @@ func TestSaltsExpiredTimer(t *testing.T) {
 	start := time.Now()
 	st := loaded(t, start)
 	now := time.UnixMilli(st.Load().Salts.At(start.UnixMilli()).Expires).Add(time.Minute)
-	c := &health.Checker{Store: st, SaltsLimit: 2 * time.Hour, Now: func() time.Time { return now }}
+	clk := clock.NewFake(now)
+	c := &health.Checker{Store: st, SaltsLimit: 2 * time.Hour, Clock: clk}
 	if ok, _ := c.Healthy(); !ok || c.Check() != nil {
 		t.Fatalf("salts just expired: Healthy %v, Check %v; want ready and no fatal", ok, c.Check())
 	}
-	now = now.Add(119 * time.Minute)
+	clk.Advance(119 * time.Minute)
 	if ok, _ := c.Healthy(); !ok || c.Check() != nil {
 		t.Fatalf("expired 1h59m: Healthy %v, Check %v; want ready and no fatal", ok, c.Check())
 	}
-	now = now.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	ok, reason := c.Healthy()
 	if ok || reason != "salts: expired for more than salts_expired_shutdown_hours (2h0m0s)" {
 		t.Fatalf("expired 2h01m: Healthy() = %v %q", ok, reason)
@@ -180,7 +185,7 @@ func TestSaltsExpiredTimer(t *testing.T) {
 func TestNoActiveKey(t *testing.T) {
 	st := loaded(t, time.Now())
 	now := time.Unix(st.Load().Keyring.Key(1).Expires, 0).Add(time.Second)
-	c := &health.Checker{Store: st, Now: func() time.Time { return now }}
+	c := &health.Checker{Store: st, Clock: clock.NewFake(now)}
 	ok, reason := c.Healthy()
 	for _, want := range []string{"keys: no active master key", "keys: no active refresh key", "keys: no active key in the fallback publisher keyset"} {
 		if ok || !strings.Contains(reason, want) {
@@ -198,7 +203,7 @@ func TestStatusJSON(t *testing.T) {
 		stores: map[store.Part]health.Refresh{store.PartSalts: {LastSuccess: now.Add(-90 * time.Second), Version: 42}},
 		optout: health.Refresh{LastSuccess: now.Add(-time.Minute), Version: 1700000000},
 	}
-	c := w.checker(st, &now)
+	c := w.checker(st, clock.NewFake(now))
 	b, err := json.Marshal(c.Status())
 	if err != nil {
 		t.Fatal(err)
@@ -247,5 +252,68 @@ func TestTerminationFile(t *testing.T) {
 	os.WriteFile(p, nil, 0o644)
 	if ok, reason := c.Healthy(); ok || !strings.Contains(reason, "PodTerminationMonitor: pod is terminating") {
 		t.Fatalf("Healthy() = %v %q; want the termination reason", ok, reason)
+	}
+}
+
+// TestWatchLogsChangesAndStopsOnFatal drives Watch on a fake clock: a
+// degraded store is logged once when it appears (not on every tick), and
+// the first tick past the stale limit returns the fatal error.
+func TestWatchLogsChangesAndStopsOnFatal(t *testing.T) {
+	start := time.Now().Truncate(time.Second)
+	st := loaded(t, start)
+	ok := health.Refresh{LastSuccess: start, Version: 7}
+	var state atomic.Pointer[world]
+	state.Store(&world{
+		attest: health.Attestation{Refresh: ok, ExpiresAt: start.Add(24 * time.Hour)},
+		stores: map[store.Part]health.Refresh{store.PartSalts: ok, store.PartClients: ok},
+		optout: ok,
+	})
+	clk := clock.NewFake(start)
+	var logs bytes.Buffer
+	c := &health.Checker{
+		Store:       st,
+		Attestation: func() health.Attestation { return state.Load().attest },
+		Stores:      func() map[store.Part]health.Refresh { return state.Load().stores },
+		OptOut:      func() health.Refresh { return state.Load().optout },
+		SaltsLimit:  48 * time.Hour, // only the stale store may be fatal here
+		Clock:       clk,
+		Log:         slog.New(slog.NewTextHandler(&logs, nil)),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const period = time.Hour
+	done := make(chan error, 1)
+	go func() { done <- c.Watch(ctx, period) }()
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	failing := health.Refresh{LastSuccess: start, Failures: 3, FailingSince: start, LastError: "connection refused", LastErrorAt: start}
+	state.Store(&world{
+		attest: state.Load().attest,
+		stores: map[store.Part]health.Refresh{store.PartSalts: failing, store.PartClients: ok},
+		optout: ok,
+	})
+	for range 3 {
+		clk.Advance(period) // the second and third Advance wait for the previous check
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Watch returned %v with a store failing for 2 h; want it to keep watching", err)
+	default:
+	}
+	clk.Advance(11 * period)
+	select {
+	case err := <-done:
+		var fe *health.FatalError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "store_refresh_stale_shutdown_hours") ||
+			!strings.Contains(err.Error(), string(store.PartSalts)) {
+			t.Fatalf("Watch = %v; want the stale salts store as fatal", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Watch did not return past the stale limit")
+	}
+	if n := strings.Count(logs.String(), "degraded: still serving"); n != 1 {
+		t.Fatalf("logged the degraded store %d times; want once, when it appeared:\n%s", n, logs.String())
 	}
 }
