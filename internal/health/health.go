@@ -150,7 +150,7 @@ type evaluation struct {
 	degraded []string
 	fatal    []string
 	stale    []string
-	salts    *SaltStatus
+	salts    *saltState
 	keys     KeyStatus
 }
 
@@ -274,7 +274,14 @@ func (c *Checker) checkKeys(snap *store.Snapshot, now time.Time, ks *KeyStatus) 
 
 // checkSalts returns the current salt snapshot's state and keeps the timer
 // the reference keeps for salts_expired_shutdown_hours.
-func (c *Checker) checkSalts(snap *store.Snapshot, now time.Time) *SaltStatus {
+// saltState is the current salt snapshot's validity (epoch ms).
+type saltState struct {
+	Effective, Expires int64
+	Expired            bool
+	ExpiredSince       time.Time
+}
+
+func (c *Checker) checkSalts(snap *store.Snapshot, now time.Time) *saltState {
 	if snap.Salts == nil {
 		return nil
 	}
@@ -283,7 +290,7 @@ func (c *Checker) checkSalts(snap *store.Snapshot, now time.Time) *SaltStatus {
 	if sn == nil {
 		return nil
 	}
-	s := &SaltStatus{Effective: sn.Effective, Expires: sn.Expires}
+	s := &saltState{Effective: sn.Effective, Expires: sn.Expires}
 	if sn.Expires >= ms {
 		c.saltsExpired.Store(0)
 		return s
@@ -396,12 +403,12 @@ type StoreStatus struct {
 	LastErrorAt string  `json:"last_error_at,omitempty"`
 }
 
-// SaltStatus is the current salt snapshot in Status (times in epoch ms).
+// SaltStatus is the current salt snapshot in Status.
 type SaltStatus struct {
-	Effective    int64     `json:"effective"`
-	Expires      int64     `json:"expires"`
-	Expired      bool      `json:"expired"`
-	ExpiredSince time.Time `json:"expired_since,omitzero"`
+	Effective    string `json:"effective"`
+	Expires      string `json:"expires"`
+	Expired      bool   `json:"expired"`
+	ExpiredSince string `json:"expired_since,omitempty"`
 }
 
 // KeyStatus names the active keys that readiness requires (ids and
@@ -444,8 +451,12 @@ func (c *Checker) Status() any {
 	e := c.evaluate(now)
 	s := &Status{
 		Ready: len(e.notReady) == 0, NotReady: e.notReady, Degraded: e.degraded, Now: stamp(now),
-		Salts: e.salts, Keys: e.keys,
+		Keys:   e.keys,
 		Limits: Limits{StoreStale: c.staleLimit().String(), SaltsExpired: c.saltsLimit().String(), AttestationFailing: AttestFailureLimit.String()},
+	}
+	if e.salts != nil {
+		s.Salts = &SaltStatus{Effective: stamp(time.UnixMilli(e.salts.Effective)), Expires: stamp(time.UnixMilli(e.salts.Expires)),
+			Expired: e.salts.Expired, ExpiredSince: stamp(e.salts.ExpiredSince)}
 	}
 	if s.NotReady == nil {
 		s.NotReady = []string{}

@@ -229,6 +229,10 @@ func TestStatusJSON(t *testing.T) {
 		Keys struct {
 			MasterKeyID int32 `json:"master_key_id"`
 		} `json:"keys"`
+		Salts struct {
+			Expires string `json:"expires"`
+			Expired bool   `json:"expired"`
+		} `json:"salts"`
 		Limits map[string]string `json:"limits"`
 	}
 	if err := json.Unmarshal(b, &got); err != nil {
@@ -238,7 +242,8 @@ func TestStatusJSON(t *testing.T) {
 		got.Attestation.LastError != "attest: connection refused" || got.Attestation.Failures != 1 ||
 		got.Attestation.ExpiresAt != now.Add(-time.Second).UTC().Format(time.RFC3339) ||
 		len(got.Stores) != 1 || got.Stores[0].Name != "salt" || got.Stores[0].Version != 42 || got.Stores[0].AgeSeconds != 90 ||
-		got.OptOut.Version != 1700000000 || got.Keys.MasterKeyID == 0 || got.Limits["store_refresh_stale_shutdown"] != "12h0m0s" {
+		got.OptOut.Version != 1700000000 || got.Keys.MasterKeyID == 0 || got.Limits["store_refresh_stale_shutdown"] != "12h0m0s" ||
+		got.Salts.Expired || got.Salts.Expires != time.UnixMilli(st.Load().Salts.At(now.UnixMilli()).Expires).UTC().Format(time.RFC3339) {
 		t.Fatalf("Status() = %s", b)
 	}
 }
