@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 )
 
 // Defaults of the drain and the liveness heartbeat.
@@ -76,8 +78,8 @@ type Options struct {
 	// OnCut is called for every response cut by the write timeout (a metric).
 	OnCut func()
 	Log   *slog.Logger
-	// Now is time.Now when nil.
-	Now func() time.Time
+	// Clock runs the heartbeat and the drain delay; nil: the system clock.
+	Clock clock.Clock
 }
 
 // Process is the lifecycle of one operator process.
@@ -96,9 +98,7 @@ func New(opt Options) *Process {
 	if opt.LivenessLimit <= 0 {
 		opt.LivenessLimit = DefaultLivenessLimit
 	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
+	opt.Clock = clock.Or(opt.Clock)
 	p := &Process{opt: opt, log: opt.Log, failed: make(chan struct{})}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -123,7 +123,7 @@ func (p *Process) Fail(reason string) {
 	})
 }
 
-func (p *Process) beat() { p.heartbeat.Store(p.opt.Now().UnixNano()) }
+func (p *Process) beat() { p.heartbeat.Store(p.opt.Clock.Now().UnixNano()) }
 
 // Live reports whether the process is alive: the heartbeat goroutine ran
 // within the liveness limit. It fails only when the runtime is wedged (a
@@ -131,7 +131,7 @@ func (p *Process) beat() { p.heartbeat.Store(p.opt.Now().UnixNano()) }
 // starvation), never because Core or a store is unhealthy, so a Core outage
 // never restarts pods that could not attest again.
 func (p *Process) Live() (bool, string) {
-	age := p.opt.Now().Sub(time.Unix(0, p.heartbeat.Load()))
+	age := p.opt.Clock.Now().Sub(time.Unix(0, p.heartbeat.Load()))
 	if age > p.opt.LivenessLimit {
 		return false, fmt.Sprintf("heartbeat: none for %s (limit %s)", age.Truncate(time.Second), p.opt.LivenessLimit)
 	}
@@ -140,13 +140,13 @@ func (p *Process) Live() (bool, string) {
 
 // runHeartbeat beats every HeartbeatPeriod until ctx ends.
 func (p *Process) runHeartbeat(ctx context.Context) {
-	t := time.NewTicker(HeartbeatPeriod)
+	t := p.opt.Clock.NewTicker(HeartbeatPeriod)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 			p.beat()
 		}
 	}
@@ -292,9 +292,9 @@ func (p *Process) Serve(ctx context.Context, ls []Listener, loops ...Loop) error
 	if delay > 0 {
 		p.log.Info("draining: readiness is 503; serving for the drain delay with Connection: close",
 			"drain_delay", delay.String(), "shutdown_timeout", p.opt.ShutdownTimeout.String())
-		t := time.NewTimer(delay)
+		t := p.opt.Clock.NewTimer(delay)
 		select {
-		case <-t.C:
+		case <-t.C():
 		case <-cut:
 		}
 		t.Stop()

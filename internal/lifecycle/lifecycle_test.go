@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 )
 
@@ -67,10 +69,12 @@ func start(t *testing.T, p *lifecycle.Process, h http.Handler, to lifecycle.Time
 
 // TestDrainOrder: after the stop signal, readiness turns 503 first, then the
 // server keeps answering during the drain delay with "Connection: close",
-// then it stops accepting and Serve returns nil.
+// then it stops accepting and Serve returns nil. The delay runs on a fake
+// clock: the test ends it, so no request races a real timer.
 func TestDrainOrder(t *testing.T) {
-	var drained atomic.Bool
+	drained := make(chan struct{})
 	var reason atomic.Pointer[string]
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	release := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
@@ -79,9 +83,10 @@ func TestDrainOrder(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	p := lifecycle.New(lifecycle.Options{
-		DrainDelay:      400 * time.Millisecond,
+		DrainDelay:      15 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
-		OnDrain:         func(r string) { reason.Store(&r); drained.Store(true) },
+		OnDrain:         func(r string) { reason.Store(&r); close(drained) },
+		Clock:           clk,
 	})
 	base, cancel, done := start(t, p, h, timeouts)
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -108,9 +113,7 @@ func TestDrainOrder(t *testing.T) {
 		slow <- err
 	}()
 	cancel()
-	for !drained.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	<-drained
 	if r := reason.Load(); r == nil || *r != "shutting down" {
 		t.Fatalf("OnDrain reason = %v", r)
 	}
@@ -123,13 +126,24 @@ func TestDrainOrder(t *testing.T) {
 		t.Fatalf("during the drain: status %d, Connection close = %v; want 200 and close", resp.StatusCode, resp.Close)
 	}
 	// After the delay the listener closes; Serve waits for /slow.
-	for {
+	armed, stopWait := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stopWait()
+	if err := clk.BlockUntil(armed, 2); err != nil { // the heartbeat and the drain delay
+		t.Fatalf("drain delay timer: %v", err)
+	}
+	clk.Advance(15 * time.Second)
+	// Shutdown closes the listener in Serve's goroutine: dial until it is
+	// gone (bounded; each refused dial returns at once).
+	for deadline := time.Now().Add(20 * time.Second); ; {
 		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 		if err != nil {
 			break
 		}
 		c.Close()
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("the listener is still open after the drain delay")
+		}
+		runtime.Gosched()
 	}
 	select {
 	case err := <-done:
@@ -232,24 +246,26 @@ func TestNoCutLogForCompleteResponses(t *testing.T) {
 // TestLiveness: live while the heartbeat is recent, not live once it is
 // older than the limit.
 func TestLiveness(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	var mu sync.Mutex
-	p := lifecycle.New(lifecycle.Options{
-		LivenessLimit: 30 * time.Second,
-		Now: func() time.Time {
-			mu.Lock()
-			defer mu.Unlock()
-			return now
-		},
-	})
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	p := lifecycle.New(lifecycle.Options{LivenessLimit: 30 * time.Second, Clock: clk, ShutdownTimeout: 5 * time.Second})
 	if ok, reason := p.Live(); !ok {
 		t.Fatalf("Live() = false %q right after New", reason)
 	}
-	mu.Lock()
-	now = now.Add(31 * time.Second)
-	mu.Unlock()
+	clk.Advance(31 * time.Second) // nothing beats before Serve
 	if ok, reason := p.Live(); ok || !strings.Contains(reason, "heartbeat: none for 31s") {
 		t.Fatalf("Live() = %v %q; want false with the heartbeat age", ok, reason)
+	}
+
+	// While Serve runs, the heartbeat beats every HeartbeatPeriod.
+	start(t, p, http.NotFoundHandler(), timeouts)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatalf("heartbeat ticker: %v", err)
+	}
+	clk.Advance(time.Minute) // the last tick is received once every earlier beat is stored
+	if ok, reason := p.Live(); !ok {
+		t.Fatalf("Live() = false %q while Serve runs a minute on", reason)
 	}
 }
 
