@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
@@ -24,37 +23,6 @@ func inputFields(phone bool) []inputField {
 	return f
 }
 
-// decodeObject decodes a request JSON object with exact (case-sensitive) key
-// matching, as Vert.x does. A nil payload yields a nil map.
-func decodeObject(payload []byte) (map[string]json.RawMessage, bool) {
-	if payload == nil {
-		return nil, true
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &m); err != nil {
-		return nil, false
-	}
-	return m, true
-}
-
-// present reports whether a key is set to a non-null value.
-func present(raw json.RawMessage) bool {
-	return raw != nil && !bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
-}
-
-// stringValue reads a value the way Vert.x 4's getString does: strings as
-// themselves, other scalars as their JSON text.
-func stringValue(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	}
-	return string(raw)
-}
-
 // selectInput finds exactly one identity input among the request keys
 // (§2.1 step 1) and returns its kind and value.
 func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind, string, error) {
@@ -64,9 +32,9 @@ func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind
 		n     int
 	)
 	for _, f := range s.inputs {
-		if raw := req[f.key]; present(raw) {
+		if raw := req[f.key]; jsonscan.Present(raw) {
 			n++
-			kind, value = f.kind, stringValue(raw)
+			kind, value = f.kind, jsonscan.StringValue(raw)
 		}
 	}
 	if n != 1 {
@@ -76,11 +44,6 @@ func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind
 		return 0, "", clientError(msgExactlyOneInput)
 	}
 	return kind, value, nil
-}
-
-// isJSONObject reports whether b is valid JSON whose value is an object.
-func isJSONObject(b []byte) bool {
-	return jsonscan.ValidObject(b)
 }
 
 // identityRequest is a request that names exactly one identity input.
@@ -101,7 +64,7 @@ var (
 // its one identity input and validates it (§2.1 steps 1–2). Errors are
 // errPayloadJSON, the selection error of selectInput, or errBadIdentifier.
 func (s *Server) parseIdentityRequest(payload []byte) (identityRequest, error) {
-	fields, ok := decodeObject(payload)
+	fields, ok := jsonscan.DecodeObject(payload)
 	if !ok {
 		return identityRequest{}, errPayloadJSON
 	}

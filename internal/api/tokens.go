@@ -10,6 +10,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -40,7 +41,7 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
 	if raw, has := fields["tcf_consent_string"]; has && s.opt.Scope == identity.ScopeEUID {
 		s.opt.Metrics.tcfUsed(req.client)
-		c, err := tcf.Parse(stringValue(raw))
+		c, err := tcf.Parse(jsonscan.StringValue(raw))
 		if err != nil {
 			outcome(tsInvalidUserConsentString)
 			return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgUserConsentInvalid, Err: err}
@@ -359,11 +360,11 @@ func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 		return nil, plainError(http.StatusInternalServerError, err)
 	}
 	tokenRaw, has := fields["token"]
-	if !has || !present(tokenRaw) {
+	if !has || !jsonscan.Present(tokenRaw) {
 		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidInput)
 		return nil, clientError(msgInvalidToken)
 	}
-	adv, err := token.DecodeAdvertising(stringValue(tokenRaw), req.snap.Keyring.TokenKey)
+	adv, err := token.DecodeAdvertising(jsonscan.StringValue(tokenRaw), req.snap.Keyring.TokenKey)
 	if err != nil {
 		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidToken)
 		return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgInvalidToken, Err: err}

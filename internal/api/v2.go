@@ -9,6 +9,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
+	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -113,7 +114,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 			var payload []byte
 			if len(body) > 0 {
 				payload = body
-				if checkPayload && !isJSONObject(payload) {
+				if checkPayload && !jsonscan.ValidObject(payload) {
 					return clientError(msgPayloadNotJSON)
 				}
 			}

@@ -124,3 +124,25 @@ func hasPrefix(path string, prefixes []string) bool {
 	}
 	return false
 }
+
+// apiForbidden are imports internal/api must not use: it is HTTP only
+// (issue 12). Cryptography and origin rules belong to the domain packages
+// (cstg, token, envelope, aesgcm); public-suffix rules to cstg.
+var apiForbidden = []string{"crypto/ecdh", "crypto/x509", "crypto/elliptic", "crypto/ecdsa", "golang.org/x/net/publicsuffix"}
+
+// domainPackages are the engines api calls; they know nothing of HTTP or of
+// api (the net/http rule above holds them to it too).
+var domainPackages = []string{"internal/cstg", "internal/mapping", "internal/optout", "internal/jsonw", "internal/jsonscan"}
+
+func TestAPIIsHTTPOnly(t *testing.T) {
+	for _, p := range listPackages(t) {
+		for _, imp := range p.Imports {
+			if p.ImportPath == "internal/api" && contains(apiForbidden, imp) {
+				t.Errorf("internal/api imports %s; that belongs in a domain package (cstg, mapping, …)", imp)
+			}
+			if contains(domainPackages, p.ImportPath) && (imp == "net/http" || strings.HasPrefix(imp, module+"internal/api")) {
+				t.Errorf("%s imports %s; domain packages know nothing of HTTP", p.ImportPath, imp)
+			}
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package api
+package cstg_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/cstg"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -41,7 +42,7 @@ func k12Keypair(t testing.TB, private string) *store.ClientSideKeypair {
 }
 
 func TestK12SharedSecret(t *testing.T) {
-	pub, err := parseClientPublicKey(k12ClientPublic)
+	pub, err := cstg.ParsePublicKey(k12ClientPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,12 +92,12 @@ func TestK12Payload(t *testing.T) {
 		{"with app_name", k12PayloadApp, k12App, true, `[1700000000000,"com.123.Game.App.android"]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := cstgRequest{payload: tc.payload, iv: base64.StdEncoding.EncodeToString(iv), publicKey: k12ClientPublic,
-				timestamp: k12Timestamp, appName: tc.app, hasApp: tc.hasApp, hasCrypto: true}
-			if got := string(appendCSTGAAD(nil, &req)); got != tc.wantAAD {
+			req := cstg.Request{Payload: tc.payload, IV: base64.StdEncoding.EncodeToString(iv), PublicKey: k12ClientPublic,
+				Timestamp: k12Timestamp, AppName: tc.app, HasApp: tc.hasApp, HasCrypto: true}
+			if got := string(cstg.AppendAAD(nil, &req)); got != tc.wantAAD {
 				t.Errorf("AAD = %s; want %s", got, tc.wantAAD)
 			}
-			_, pt, err := openCSTG(kp, &req)
+			_, pt, err := cstg.Open(kp, &req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,8 +105,8 @@ func TestK12Payload(t *testing.T) {
 				t.Errorf("plaintext = %s", pt)
 			}
 			// Any change to the AAD fails the tag check.
-			req.timestamp++
-			if _, _, err := openCSTG(kp, &req); !isMessage(err, msgCSTGDecryptFailed) {
+			req.Timestamp++
+			if _, _, err := cstg.Open(kp, &req); !isMessage(err, cstg.MsgDecryptFailed) {
 				t.Errorf("wrong timestamp: err = %v", err)
 			}
 		})
@@ -113,7 +114,7 @@ func TestK12Payload(t *testing.T) {
 }
 
 func isMessage(err error, msg string) bool {
-	var e *Error
+	var e *cstg.Error
 	return errors.As(err, &e) && e.Message == msg
 }
 
@@ -127,12 +128,12 @@ func TestCSTGAAD(t *testing.T) {
 		{"a\nb\tc\x01", `[5,"a\nb\tc\u0001"]`},
 		{"<&>", `[5,"<&>"]`},
 	} {
-		req := cstgRequest{timestamp: 5, appName: tc.app, hasApp: true}
-		if got := string(appendCSTGAAD(nil, &req)); got != tc.want {
+		req := cstg.Request{Timestamp: 5, AppName: tc.app, HasApp: true}
+		if got := string(cstg.AppendAAD(nil, &req)); got != tc.want {
 			t.Errorf("AAD(%q) = %s; want %s", tc.app, got, tc.want)
 		}
 	}
-	if got := string(appendCSTGAAD(nil, &cstgRequest{timestamp: -1})); got != "[-1]" {
+	if got := string(cstg.AppendAAD(nil, &cstg.Request{Timestamp: -1})); got != "[-1]" {
 		t.Errorf("AAD = %s", got)
 	}
 }
@@ -168,9 +169,9 @@ func TestRegistrableDomain(t *testing.T) {
 		{"https://-bad.example.com", "", false},
 		{"https://a..example.com", "", false},
 	} {
-		got, ok := registrableDomain(tc.origin)
+		got, ok := cstg.RegistrableDomain(tc.origin)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("registrableDomain(%q) = %q, %v; want %q, %v", tc.origin, got, ok, tc.want, tc.ok)
+			t.Errorf("RegistrableDomain(%q) = %q, %v; want %q, %v", tc.origin, got, ok, tc.want, tc.ok)
 		}
 	}
 }
@@ -192,21 +193,20 @@ func FuzzCSTGRequest(f *testing.F) {
 		f.Add(b)
 	}
 	kp := k12Keypair(f, k12OPRServerPrivate)
-	s := New(Options{})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := parseCSTGRequest(body)
+		req, err := cstg.ParseRequest(body)
 		if err != nil {
 			return
 		}
-		_, pt, err := openCSTG(kp, &req)
+		_, pt, err := cstg.Open(kp, &req)
 		if err != nil {
 			return
 		}
 		if string(pt) == k12Plaintext {
-			if _, _, err := s.cstgInput(pt); err != nil {
+			if _, _, err := cstg.Input(pt, true); err != nil {
 				t.Fatalf("K-12 plaintext rejected: %v", err)
 			}
 		}
-		s.cstgInput(pt)
+		cstg.Input(pt, false)
 	})
 }
