@@ -55,10 +55,10 @@ type Kind uint8
 
 // Kinds of rejection.
 const (
-	BadRequest     Kind = iota // 400 client_error
-	Unauthorized               // 401 unauthorized
-	BadOrigin                  // 403 invalid_http_origin
-	BadAppName                 // 403 invalid_app_name
+	BadRequest   Kind = iota // 400 client_error
+	Unauthorized             // 401 unauthorized
+	BadOrigin                // 403 invalid_http_origin
+	BadAppName               // 403 invalid_app_name
 )
 
 // Error is a rejected request: Message goes to the client, Err (never DII
