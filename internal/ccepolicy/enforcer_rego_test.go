@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	oci "github.com/opencontainers/runtime-spec/specs-go"
 
+	aksmanifest "github.com/uid2-private-operator/uid2-operator/deploy/aks"
 	"github.com/uid2-private-operator/uid2-operator/internal/aks"
 	"github.com/uid2-private-operator/uid2-operator/internal/ccepolicy"
 	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
@@ -357,6 +359,83 @@ func TestEnforcerDebugPolicyKeepsOverrides(t *testing.T) {
 	for _, want := range []string{"CORE_BASE_URL=http://core.test", "OPTOUT_BASE_URL=http://optout.test"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("debug policy dropped %s (kept %v)", want, env)
+		}
+	}
+}
+
+// The whole chain a user follows: the policy of the image, `aks render`
+// with it, then the guest starting the pod the rendered manifest
+// describes, with the policy read back from the rendered annotation and
+// each process built from the rendered containers (Kubernetes semantics
+// for command and args, the virtual node's env and mounts added).
+func TestEnforcerAcceptsRenderedManifest(t *testing.T) {
+	op := releaseImage(t, "a")
+	skr := sidecarImage(t)
+	p := registryPolicy(t, op, ccepolicy.Options{})
+
+	v := aks.Default()
+	v.KeyVaultName, v.KeyVaultSecretName, v.DeploymentEnv = "my-vn-aks-vault", "my-vn-aks-opr-key-name", "integ"
+	v.SubscriptionID, v.ResourceGroup, v.ManagedIdentity = "00000000-1111-2222-3333-444444444444", "my-vn-aks", "my-vn-aks-opr-id"
+	v.Image, v.CCEPolicy = "myacr.azurecr.io/uid2-operator:5.0.0", p.Base64()
+	r, err := aks.Render(aksmanifest.Operator, v)
+	if err != nil {
+		t.Fatalf("Render = %v", err)
+	}
+	if r.EnclaveID != p.EnclaveID() {
+		t.Fatalf("rendered enclave id %s; policy %s", r.EnclaveID, p.EnclaveID())
+	}
+	pod, err := aks.PolicyPod(r.Objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annotation := r.Objects.Deployments[0].Spec.Template.Annotations[aks.AnnotationCCEPolicy]
+	g := newGuest(t, annotation)
+	if err := g.mountLayers(g.sandbox, []string{ccepolicy.PauseLayerHash}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.create(g.sandbox, process{args: []string{"/pause"}, env: []string{"PATH=" + ociimage.Path, "TERM=xterm"}, workDir: "/"}); err != nil {
+		t.Fatalf("create pause: %v", err)
+	}
+	images := map[string]v1.Image{aks.OperatorContainer: op, aks.SKRContainer: skr}
+	for _, c := range pod.Containers {
+		img := images[c.Name]
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := slices.Concat(cf.Config.Entrypoint, cf.Config.Cmd)
+		if len(c.Command) > 0 {
+			args = slices.Concat(c.Command, c.Args)
+		}
+		proc := process{args: args, env: slices.Clone(cf.Config.Env), workDir: cf.Config.WorkingDir, mounts: slices.Clone(vn2Mounts),
+			ro: []string{"/var/run/secrets/kubernetes.io/serviceaccount"}, user: "0"}
+		if proc.workDir == "" {
+			proc.workDir = "/"
+		}
+		for _, e := range c.Env {
+			proc.env = append(proc.env, e.Name+"="+e.Value)
+		}
+		proc.env = append(proc.env, vn2Env...)
+		for _, m := range c.Mounts {
+			proc.mounts = append(proc.mounts, m.Path)
+			if m.ReadOnly {
+				proc.ro = append(proc.ro, m.Path)
+			}
+		}
+		if c.RunAsUser != nil {
+			proc.user = strconv.FormatInt(*c.RunAsUser, 10)
+		}
+		if err := g.mountLayers(c.Name, imageHashes(t, img)); err != nil {
+			t.Fatalf("%s layers: %v", c.Name, err)
+		}
+		env, err := g.create(c.Name, proc)
+		if err != nil {
+			t.Fatalf("create %s: %v", c.Name, err)
+		}
+		for _, e := range c.Env {
+			if !slices.Contains(env, e.Name+"="+e.Value) {
+				t.Errorf("%s: the enforcer dropped %s=%s", c.Name, e.Name, e.Value)
+			}
 		}
 	}
 }
