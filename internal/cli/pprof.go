@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 )
 
 // pprofWriteTimeout bounds one /debug/pprof answer; it must exceed the
@@ -32,12 +34,8 @@ func startPprof(ctx context.Context, addr string, log *slog.Logger) error {
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		WriteTimeout:      pprofWriteTimeout,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := lifecycle.NewServer("pprof", mux, lifecycle.Timeouts{
+		Read: 10 * time.Second, Write: pprofWriteTimeout, Idle: 2 * time.Minute}, log)
 	log.Warn("pprof debug endpoint enabled; do not expose it", "pprof_addr", ln.Addr().String())
 	go srv.Serve(ln)
 	go func() {

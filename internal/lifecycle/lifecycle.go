@@ -50,11 +50,13 @@ const (
 	MaxHeaderBytes = 64 << 10
 )
 
-// Timeouts of one HTTP server. Every field must be positive.
+// Timeouts of one HTTP server. Read, Write and Idle must be positive.
 type Timeouts struct {
 	// Read bounds reading a whole request, headers and body; it also bounds
-	// reading the headers alone.
+	// reading the headers alone unless ReadHeader is set.
 	Read time.Duration
+	// ReadHeader bounds reading the request headers (Read when 0).
+	ReadHeader time.Duration
 	// Write bounds writing a response, from the end of its request headers.
 	// A response still being written then is cut (and logged).
 	Write time.Duration
@@ -156,20 +158,37 @@ func (p *Process) runHeartbeat(ctx context.Context) {
 // drain its responses carry "Connection: close", and responses cut by the
 // write timeout are logged. Serve it with Process.Serve.
 func (p *Process) NewServer(name string, h http.Handler, t Timeouts) *http.Server {
+	srv := NewServer(name, p.wrap(h), t, p.log)
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if w, ok := c.(*watchedConn); ok {
+			return context.WithValue(ctx, connKey{}, w)
+		}
+		return ctx
+	}
+	return srv
+}
+
+// NewServer returns an http.Server for h with the given timeouts, request
+// headers bounded to MaxHeaderBytes and its errors logged to log (nil:
+// discarded) under the server's name. It is the one constructor of every
+// server the binary runs: the operator's (through Process.NewServer, which
+// adds the drain), the stand-in Core's and the pprof endpoint's.
+func NewServer(name string, h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	readHeader := t.ReadHeader
+	if readHeader <= 0 {
+		readHeader = t.Read
+	}
 	return &http.Server{
-		Handler:           p.wrap(h),
+		Handler:           h,
 		ReadTimeout:       t.Read,
-		ReadHeaderTimeout: t.Read,
+		ReadHeaderTimeout: readHeader,
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(p.log.With("server", name).Handler(), slog.LevelWarn),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if w, ok := c.(*watchedConn); ok {
-				return context.WithValue(ctx, connKey{}, w)
-			}
-			return ctx
-		},
+		ErrorLog:          slog.NewLogLogger(log.With("server", name).Handler(), slog.LevelWarn),
 	}
 }
 

@@ -347,3 +347,25 @@ func TestLoops(t *testing.T) {
 		}
 	})
 }
+
+// TestNewServerTimeouts: every server gets its timeouts and the header
+// bound; the header timeout is Read unless ReadHeader is set.
+func TestNewServerTimeouts(t *testing.T) {
+	tests := []struct {
+		in             lifecycle.Timeouts
+		wantReadHeader time.Duration
+	}{
+		{lifecycle.Timeouts{Read: 5 * time.Second, Write: 6 * time.Second, Idle: time.Minute}, 5 * time.Second},
+		{lifecycle.Timeouts{Read: 30 * time.Second, ReadHeader: 10 * time.Second, Write: 6 * time.Second, Idle: time.Minute}, 10 * time.Second},
+	}
+	p := lifecycle.New(lifecycle.Options{})
+	for _, tt := range tests {
+		for _, srv := range []*http.Server{lifecycle.NewServer("x", http.NotFoundHandler(), tt.in, nil), p.NewServer("x", http.NotFoundHandler(), tt.in)} {
+			if srv.ReadTimeout != tt.in.Read || srv.ReadHeaderTimeout != tt.wantReadHeader || srv.WriteTimeout != tt.in.Write ||
+				srv.IdleTimeout != tt.in.Idle || srv.MaxHeaderBytes != lifecycle.MaxHeaderBytes || srv.ErrorLog == nil {
+				t.Errorf("NewServer(%+v) = read %s, header %s, write %s, idle %s, max header %d, error log %v",
+					tt.in, srv.ReadTimeout, srv.ReadHeaderTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes, srv.ErrorLog)
+			}
+		}
+	}
+}
