@@ -16,6 +16,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/client"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
 
 // benchServer is an operator handler on the embedded dataset with a fixed clock.
@@ -23,7 +24,7 @@ func benchServer(b *testing.B) (http.Handler, *fixture, time.Time) {
 	now := time.Now()
 	f := newFixture(b, api.Options{Now: func() time.Time { return now }})
 	// Metrics on, as in production: the request path must stay allocation-free with them.
-	m := api.NewMetrics(prometheus.NewRegistry())
+	m := metrics.NewAPI(prometheus.NewRegistry())
 	h := api.New(api.Options{Store: f.store, Metrics: m, Now: func() time.Time { return now }}).Handler()
 	return h, f, now
 }
@@ -117,12 +118,12 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 	f := newFixture(b, api.Options{})
 	for _, bc := range []struct {
 		name     string
-		metrics  *api.Metrics
+		metrics  *metrics.API
 		parallel bool
 	}{
 		{"off", nil, false},
-		{"on", api.NewMetrics(prometheus.NewRegistry()), false},
-		{"on-parallel", api.NewMetrics(prometheus.NewRegistry()), true},
+		{"on", metrics.NewAPI(prometheus.NewRegistry()), false},
+		{"on-parallel", metrics.NewAPI(prometheus.NewRegistry()), true},
 	} {
 		h := api.New(api.Options{Store: f.store, Metrics: bc.metrics}).Handler()
 		b.Run(bc.name, func(b *testing.B) {

@@ -8,6 +8,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/cstg"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 )
 
@@ -19,12 +20,12 @@ const (
 )
 
 // cstgStatus maps a CSTG answer to its token-response status.
-func cstgStatus(err error, optedOut bool) tokenStatus {
+func cstgStatus(err error, optedOut bool) metrics.TokenStatus {
 	if err == nil {
 		if optedOut {
-			return tsOptOut
+			return metrics.TokenOptOut
 		}
-		return tsSuccess
+		return metrics.TokenSuccess
 	}
 	var msg string
 	var ce *cstg.Error
@@ -37,24 +38,24 @@ func cstgStatus(err error, optedOut bool) tokenStatus {
 	}
 	switch msg {
 	case cstg.MsgUnauthorized:
-		return tsUnauthorized
+		return metrics.TokenUnauthorized
 	case cstg.MsgBadOrigin:
-		return tsInvalidHTTPOrigin
+		return metrics.TokenInvalidHTTPOrigin
 	case cstg.MsgBadAppName:
-		return tsInvalidAppName
+		return metrics.TokenInvalidAppName
 	case cstg.MsgRequired:
-		return tsMissingParams
+		return metrics.TokenMissingParams
 	case cstg.MsgBadPublicKey:
-		return tsBadPublicKey
+		return metrics.TokenBadPublicKey
 	case cstg.MsgBadIV:
-		return tsBadIV
+		return metrics.TokenBadIV
 	case cstg.MsgDecryptFailed, cstg.MsgInvalidJSON, cstg.MsgPhoneDisabled, cstg.MsgExactlyOne, cstg.MsgExactlyOneNoPhone,
 		msgInvalidIdentifier:
-		return tsBadPayload
+		return metrics.TokenBadPayload
 	case msgNoActiveKey:
-		return tsNoActiveKey
+		return metrics.TokenNoActiveKey
 	}
-	return tsUnknown
+	return metrics.TokenUnknown
 }
 
 // cstgError gives a rejection of the cstg package its HTTP face.
@@ -99,11 +100,11 @@ func (s *Server) clientGenerate(w http.ResponseWriter, r *http.Request) (err err
 	// From here the site is known: count the outcome (TokenResponseStatsCollector).
 	optedOut := false
 	defer func() {
-		p := platformInApp
+		p := metrics.PlatformInApp
 		if !req.HasApp {
 			p = platformOf(r)
 		}
-		s.opt.Metrics.tokenResponse(snap, kp.SiteID, endpointCSTG, cstgStatus(err, optedOut), p)
+		s.opt.Metrics.TokenResponse(snap, kp.SiteID, metrics.EndpointCSTG, cstgStatus(err, optedOut), p)
 	}()
 	if kp.Disabled {
 		return &cstg.Error{Kind: cstg.Unauthorized, Message: cstg.MsgUnauthorized}

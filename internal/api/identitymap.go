@@ -209,8 +209,8 @@ func (s *Server) newMapper(req *v2Request) *mapping.Mapper {
 // reportMap records a request's identity-map counts on the metrics.
 func (s *Server) reportMap(m *mapping.Mapper, path string, c *store.Client) {
 	n := m.Counts()
-	s.opt.Metrics.identityMap(c, path, &n.PerKind, n.Invalid, n.OptedOut)
-	s.opt.Metrics.rawUIDsDerived(&n.UIDs)
+	s.opt.Metrics.IdentityMap(c, path, &n.PerKind, n.Invalid, n.OptedOut)
+	s.opt.Metrics.RawUIDsDerived(&n.UIDs)
 }
 
 // bytesString views b as a string without copying, for read-only calls that

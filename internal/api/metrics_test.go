@@ -22,7 +22,7 @@ import (
 // with the reference's labels and values.
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	f, cc := newCSTGFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	f, cc := newCSTGFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
 	ctx := context.Background()
 
 	gen := f.client(f.creds.Generator)
@@ -124,7 +124,7 @@ func TestMetrics(t *testing.T) {
 // label space: hosts and app versions past the bound become "other".
 func TestMetricsBoundedLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	f := newFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
 	for i := range metrics.DefaultBoundedMax + 10 {
 		req := mustRequest("POST", f.srv.URL+"/v2/token/generate", "{}")
 		req.Host = "h" + strings.Repeat("x", i) + ".example"
@@ -224,7 +224,7 @@ func TestMetricsAddNoAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := []byte(base64.StdEncoding.EncodeToString(env))
-	allocs := func(m *api.Metrics) float64 {
+	allocs := func(m *metrics.API) float64 {
 		h := api.New(api.Options{Store: f.store, Metrics: m, Now: func() time.Time { return now }}).Handler()
 		req := httptest.NewRequest("POST", "/v2/token/generate", nil)
 		req.Header.Set("Authorization", "Bearer "+f.creds.Generator.APIKey)
@@ -246,7 +246,7 @@ func TestMetricsAddNoAllocations(t *testing.T) {
 		return testing.AllocsPerRun(200, serve)
 	}
 	off := allocs(nil)
-	on := allocs(api.NewMetrics(prometheus.NewRegistry()))
+	on := allocs(metrics.NewAPI(prometheus.NewRegistry()))
 	if on > off {
 		t.Errorf("generate: %v allocs with metrics, %v without; want no more", on, off)
 	}
@@ -256,7 +256,7 @@ func TestMetricsAddNoAllocations(t *testing.T) {
 // name before the first "=", version up to the next ";".
 func TestMetricsAppVersionHeader(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	f := newFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
 	for _, h := range []string{"uid2-sdk=1.2.3", "uid2-sdk=1.2.3;other=4", "a;b=c", "no-equals-sign"} {
 		req := mustRequest("POST", f.srv.URL+"/v2/token/generate", "{}")
 		req.Header.Set("X-UID2-AppVersion", h)
@@ -283,7 +283,7 @@ func TestMetricsAppVersionHeader(t *testing.T) {
 // correctly when many requests race on a fresh Metrics (run with -race).
 func TestMetricsConcurrentRequests(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	f := newFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
 	const workers, each = 4, 10
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -332,7 +332,7 @@ func TestMetricsConcurrentRequests(t *testing.T) {
 // RequestCapturingHandler; the Vert.x families leave them out.
 func TestMetricsUnknownRoutes(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	f := newFixture(t, api.Options{Metrics: api.NewMetrics(reg)})
+	f := newFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
 	do(t, f.srv.Client(), mustRequest("GET", f.srv.URL+"/no/such/route", ""))
 	do(t, f.srv.Client(), mustRequest("GET", f.srv.URL+"/v2/token/generate", ""))
 	pre := mustRequest("OPTIONS", f.srv.URL+"/v2/token/generate", "")

@@ -77,6 +77,6 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 		out = strconv.AppendInt(out, ts*1000, 10)
 		out = append(out, '}')
 	}
-	s.opt.Metrics.optoutStatus(req.client, inputs, optedOut)
+	s.opt.Metrics.OptoutStatus(req.client, inputs, optedOut)
 	return append(out, `]},"status":"success"}`...), nil
 }

@@ -8,13 +8,14 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
 
 // TestEUIDConsent checks the TCF rule of EUID generate (§2.1 step 3) with
 // the K-13 strings.
 func TestEUIDConsent(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	euid := newFixture(t, api.Options{Scope: identity.ScopeEUID, Metrics: api.NewMetrics(reg)})
+	euid := newFixture(t, api.Options{Scope: identity.ScopeEUID, Metrics: metrics.NewAPI(reg)})
 	uid2 := newFixture(t, api.Options{})
 	const (
 		sufficient   = "CPehNtWPehNtWABAMBFRACBoALAAAEJAAIYgAKwAQAKgArABAAqAAA"

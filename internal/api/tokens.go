@@ -12,6 +12,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 	"github.com/uid2-private-operator/uid2-operator/internal/tcf"
@@ -34,27 +35,27 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	outcome := func(st tokenStatus) {
-		s.opt.Metrics.tokenResponse(req.snap, req.client.SiteID, endpointGenerate, st, platformOf(req.http))
+	outcome := func(st metrics.TokenStatus) {
+		s.opt.Metrics.TokenResponse(req.snap, req.client.SiteID, metrics.EndpointGenerate, st, platformOf(req.http))
 	}
 	fields, kind, ih := in.fields, in.kind, in.hash
 	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
 	if raw, has := fields["tcf_consent_string"]; has && s.opt.Scope == identity.ScopeEUID {
-		s.opt.Metrics.tcfUsed(req.client)
+		s.opt.Metrics.TCFUsed(req.client)
 		c, err := tcf.Parse(jsonscan.StringValue(raw))
 		if err != nil {
-			outcome(tsInvalidUserConsentString)
+			outcome(metrics.TokenInvalidUserConsentString)
 			return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgUserConsentInvalid, Err: err}
 		}
 		if !c.Allows(s.opt.TCFVendorID, tcf.EUIDPurposes) {
-			outcome(tsInsufficientUserConsent)
+			outcome(metrics.TokenInsufficientUserConsent)
 			return statusResponse(statusInsufficientUser), nil
 		}
 	}
 	salts := req.snap.Salts
 	flh := identity.FirstLevelHash(ih, salts.FirstLevel())
 	if s.optouts.OptedOut(kind.Type(), &flh, salts.FirstLevel(), optout.ForGenerate) {
-		outcome(tsOptOut)
+		outcome(metrics.TokenOptOut)
 		return statusResponse(statusOptout), nil
 	}
 	nowMs := req.now.UnixMilli()
@@ -66,16 +67,16 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 		outcome(failureStatus(err))
 		return nil, err
 	}
-	outcome(tsSuccess)
+	outcome(metrics.TokenSuccess)
 	return success(body), nil
 }
 
 // failureStatus is the token-response status of an issue failure.
-func failureStatus(err error) tokenStatus {
+func failureStatus(err error) metrics.TokenStatus {
 	if e, ok := err.(*Error); ok && e.Message == msgNoActiveKey {
-		return tsNoActiveKey
+		return metrics.TokenNoActiveKey
 	}
-	return tsUnknown
+	return metrics.TokenUnknown
 }
 
 // issueParams describes the identity to issue tokens for.
@@ -100,10 +101,10 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 	}
 	site, err := ring.SiteKey(p.siteID, nowSec)
 	if err != nil {
-		s.opt.Metrics.keysetLookup(snap, p.siteID, keysetNotFound)
+		s.opt.Metrics.KeysetLookup(snap, p.siteID, metrics.KeysetNotFound)
 		return nil, noActiveKey(err)
 	}
-	s.opt.Metrics.keysetLookup(snap, p.siteID, keysetStatusOf(snap, site, p.siteID))
+	s.opt.Metrics.KeysetLookup(snap, p.siteID, keysetStatusOf(snap, site, p.siteID))
 	refresh, err := ring.RefreshKey(nowSec)
 	if err != nil {
 		return nil, noActiveKey(err)
@@ -112,7 +113,7 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 	if err != nil {
 		return nil, plainError(http.StatusInternalServerError, err)
 	}
-	s.opt.Metrics.refreshServedFor(snap, p.siteID)
+	s.opt.Metrics.RefreshServed(snap, p.siteID)
 
 	identityExpires := p.nowMs + rc.IdentityTokenExpiresAfterSeconds*1000
 	refreshExpires := p.nowMs + rc.RefreshTokenExpiresAfterSeconds*1000
@@ -173,18 +174,18 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 func (s *Server) rawUID(snap *store.Snapshot, flh *[32]byte, typ identity.Type, nowMs int64) (identity.RawUID, error) {
 	raw, version, err := s.mapping.RawUID(snap, flh, typ, nowMs)
 	if err == nil {
-		s.opt.Metrics.rawUIDDerived(version)
+		s.opt.Metrics.RawUIDDerived(version)
 	}
 	return raw, err
 }
 
 // keysetStatusOf says whether key, the site key issued for site, came from
 // the site's own keyset or the fallback publisher's (KeyManager).
-func keysetStatusOf(snap *store.Snapshot, key *store.KeysetKey, site int32) uint8 {
+func keysetStatusOf(snap *store.Snapshot, key *store.KeysetKey, site int32) metrics.KeysetStatus {
 	if ks := snap.Keysets.Get(key.KeysetID); ks != nil && ks.SiteID == site {
-		return keysetFound
+		return metrics.KeysetFound
 	}
-	return keysetFallback
+	return metrics.KeysetFallback
 }
 
 // refreshResult is the outcome of a refresh before rendering (§2.2 step 5).
@@ -275,31 +276,31 @@ func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *sto
 		return
 	}
 	if out.decoded {
-		m.refreshReceivedFor(snap, site, out.token.Version == token.VersionV2)
+		m.RefreshReceived(snap, site, out.token.Version == token.VersionV2)
 	}
 	if caller != nil {
-		m.sdkVersion(snap, caller, "/v2/token/refresh", header(r, headerClientVersion))
+		m.SDKVersion(snap, caller, "/v2/token/refresh", header(r, headerClientVersion))
 	}
-	st := tsSuccess
+	st := metrics.TokenSuccess
 	switch {
 	case err != nil:
 		st = failureStatus(err)
 	case out.result == refreshOptout:
-		st = tsOptOut
+		st = metrics.TokenOptOut
 	case out.result == refreshInvalid:
-		st = tsInvalidToken
+		st = metrics.TokenInvalidToken
 	case out.result == refreshExpired:
-		st = tsExpiredToken
+		st = metrics.TokenExpiredToken
 	}
-	m.tokenResponse(snap, site, endpointRefresh, st, platformOf(r))
-	if st == tsSuccess {
+	m.TokenResponse(snap, site, metrics.EndpointRefresh, st, platformOf(r))
+	if st == metrics.TokenSuccess {
 		contact := ""
 		if caller != nil {
 			contact = caller.Contact
 		}
 		since := time.Duration(nowMs-out.token.Created) * time.Millisecond
 		ttl := time.Duration(snap.Runtime.IdentityTokenExpiresAfterSeconds) * time.Second
-		m.refreshedAfter(snap, site, contact, header(r, "Origin") != "", since, ttl)
+		m.RefreshedAfter(snap, site, contact, header(r, "Origin") != "", since, ttl)
 	}
 }
 
@@ -349,7 +350,7 @@ func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refre
 func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 	in, err := s.parseIdentityRequest(req.payload)
 	if err != nil {
-		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidInput)
+		s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateInvalidInput)
 		return nil, err
 	}
 	fields, kind, ih := in.fields, in.kind, in.hash
@@ -361,12 +362,12 @@ func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 	}
 	tokenRaw, has := fields["token"]
 	if !has || !jsonscan.Present(tokenRaw) {
-		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidInput)
+		s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateInvalidInput)
 		return nil, clientError(msgInvalidToken)
 	}
 	adv, err := token.DecodeAdvertising(jsonscan.StringValue(tokenRaw), req.snap.Keyring.TokenKey)
 	if err != nil {
-		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateInvalidToken)
+		s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateInvalidToken)
 		return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgInvalidToken, Err: err}
 	}
 	siteKey := req.snap.Keyring.Key(adv.SiteKeyID)
@@ -377,13 +378,13 @@ func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 		}
 	}
 	if tokenSite != req.client.SiteID {
-		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateUnauthorized)
+		s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateUnauthorized)
 		return nil, clientError(msgUnauthorisedValidate)
 	}
 	if string(adv.RawUID) == string(raw.Bytes()) {
-		s.opt.Metrics.validated(req.snap, req.client.SiteID, validateMatch)
+		s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateMatch)
 		return success([]byte("true")), nil
 	}
-	s.opt.Metrics.validated(req.snap, req.client.SiteID, validateMismatch)
+	s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateMismatch)
 	return success([]byte("false")), nil
 }

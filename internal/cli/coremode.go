@@ -139,7 +139,7 @@ func tokenExpiry(t *attest.Token) time.Time {
 
 // newAPIHandler builds the public API handler with its metrics on reg.
 func newAPIHandler(opts api.Options, reg *prometheus.Registry) http.Handler {
-	opts.Metrics = api.NewMetrics(reg)
+	opts.Metrics = metrics.NewAPI(reg)
 	reg.MustRegister(metrics.NewSnapshotCollector(opts.Store.Load))
 	registerAdmissionMetrics(reg, opts.Admission)
 	return api.New(opts).Handler()

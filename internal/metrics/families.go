@@ -12,8 +12,10 @@
 // free-form header values go through Bounded. No label ever holds DII, a token,
 // a key or a raw URL.
 //
-// Families are declared here; api and core build their vectors from them and
-// cache label children (Cache) so the request path does not allocate.
+// Families are declared here; core builds its vectors from them, and API
+// (api.go) records the HTTP API's families from facts the api package hands
+// it (it imports no net/http). Label children are cached (Cache) so the
+// request path does not allocate.
 package metrics
 
 import (
