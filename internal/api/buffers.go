@@ -18,7 +18,14 @@ const (
 // sizeClasses covers minPooledBuf to maxPooledBuf.
 const sizeClasses = 12 // 4 KiB << 11 = 8 MiB
 
-type bufPool struct{ classes [sizeClasses]sync.Pool }
+// The pools hold *[]byte (a slice in an interface would allocate its
+// header on every Put). The pointers themselves are recycled through boxes:
+// get empties the one it took, put refills one, so a get/put pair in steady
+// state allocates nothing.
+type bufPool struct {
+	classes [sizeClasses]sync.Pool
+	boxes   sync.Pool // empty *[]byte
+}
 
 // class returns the smallest class whose buffers hold n bytes.
 func class(n int) int {
@@ -35,7 +42,10 @@ func (bp *bufPool) get(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	if v, ok := bp.classes[c].Get().(*[]byte); ok {
-		return (*v)[:0]
+		b := (*v)[:0]
+		*v = nil // the box must not keep the buffer alive
+		bp.boxes.Put(v)
+		return b
 	}
 	return make([]byte, 0, minPooledBuf<<c)
 }
@@ -50,6 +60,10 @@ func (bp *bufPool) put(b []byte) {
 	if minPooledBuf<<c > cap(b) {
 		c-- // cap is not a class size: it serves the class below
 	}
-	b = b[:0]
-	bp.classes[c].Put(&b)
+	v, ok := bp.boxes.Get().(*[]byte)
+	if !ok {
+		v = new([]byte)
+	}
+	*v = b[:0]
+	bp.classes[c].Put(v)
 }

@@ -22,3 +22,16 @@ func TestBufPoolClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestBufPoolNoAllocs: a get/put pair in steady state allocates nothing
+// (the pointer boxes are recycled with the buffers).
+func TestBufPoolNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	var bp bufPool
+	bp.put(bp.get(16 << 10))
+	if n := testing.AllocsPerRun(1000, func() { bp.put(bp.get(16 << 10)) }); n > 0.01 {
+		t.Errorf("get+put = %v allocs; want 0", n)
+	}
+}
