@@ -1,8 +1,6 @@
 package api
 
 import (
-	"encoding/json"
-
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 )
@@ -23,18 +21,91 @@ func inputFields(phone bool) []inputField {
 	return f
 }
 
-// selectInput finds exactly one identity input among the request keys
+// requestFields are the members of a generate, validate or logout request
+// that the handlers read, as spans of the payload. Keys match exactly
+// (case-sensitive, after unescaping) and a later duplicate replaces an
+// earlier one, as when Vert.x decodes the object into a map. A member not
+// in the request has Kind jsonscan.Invalid.
+type requestFields struct {
+	email, emailHash, phone, phoneHash jsonscan.Value
+	tcfConsent, token, clientIP        jsonscan.Value
+}
+
+// decodeRequest scans a small request object without building a map; a nil
+// payload has no fields. ok is false when the payload is not one JSON
+// object.
+func decodeRequest(payload []byte) (f requestFields, ok bool) {
+	if payload == nil {
+		return f, true
+	}
+	err := jsonscan.Members(payload, func(key []byte, v jsonscan.Value) bool {
+		switch string(key) {
+		case "email":
+			f.email = v
+		case "email_hash":
+			f.emailHash = v
+		case "phone":
+			f.phone = v
+		case "phone_hash":
+			f.phoneHash = v
+		case "tcf_consent_string":
+			f.tcfConsent = v
+		case "token":
+			f.token = v
+		case "clientIp":
+			f.clientIP = v
+		}
+		return true
+	})
+	return f, err == nil
+}
+
+// input returns the member that carries an identity input of kind.
+func (f *requestFields) input(kind identity.InputKind) jsonscan.Value {
+	switch kind {
+	case identity.KindEmail:
+		return f.email
+	case identity.KindEmailHash:
+		return f.emailHash
+	case identity.KindPhone:
+		return f.phone
+	case identity.KindPhoneHash:
+		return f.phoneHash
+	}
+	return jsonscan.Value{}
+}
+
+// given reports whether a member is in the request, even as null.
+func given(v jsonscan.Value) bool { return v.Kind != jsonscan.Invalid }
+
+// set reports whether a member is in the request with a non-null value.
+func set(v jsonscan.Value) bool { return v.Kind != jsonscan.Invalid && v.Kind != jsonscan.Null }
+
+// valueString reads a member the way Vert.x 4's getString does: strings as
+// their decoded content, other values as their JSON text.
+func valueString(v jsonscan.Value) string {
+	if v.Kind == jsonscan.String {
+		if v.Plain {
+			return string(v.Raw[1 : len(v.Raw)-1])
+		}
+		var buf [64]byte
+		return string(jsonscan.Unquote(buf[:0], v.Raw))
+	}
+	return string(v.Raw)
+}
+
+// selectInput finds exactly one identity input among the request's members
 // (§2.1 step 1) and returns its kind and value.
-func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind, string, error) {
+func (s *Server) selectInput(req *requestFields) (identity.InputKind, string, error) {
 	var (
 		kind  identity.InputKind
 		value string
 		n     int
 	)
 	for _, f := range s.inputs {
-		if raw := req[f.key]; jsonscan.Present(raw) {
+		if v := req.input(f.kind); set(v) {
 			n++
-			kind, value = f.kind, jsonscan.StringValue(raw)
+			kind, value = f.kind, valueString(v)
 		}
 	}
 	if n != 1 {
@@ -48,7 +119,7 @@ func (s *Server) selectInput(req map[string]json.RawMessage) (identity.InputKind
 
 // identityRequest is a request that names exactly one identity input.
 type identityRequest struct {
-	fields map[string]json.RawMessage
+	fields requestFields
 	kind   identity.InputKind
 	hash   identity.Hash
 }
@@ -64,11 +135,11 @@ var (
 // its one identity input and validates it (§2.1 steps 1–2). Errors are
 // errPayloadJSON, the selection error of selectInput, or errBadIdentifier.
 func (s *Server) parseIdentityRequest(payload []byte) (identityRequest, error) {
-	fields, ok := jsonscan.DecodeObject(payload)
+	fields, ok := decodeRequest(payload)
 	if !ok {
 		return identityRequest{}, errPayloadJSON
 	}
-	kind, value, err := s.selectInput(fields)
+	kind, value, err := s.selectInput(&fields)
 	if err != nil {
 		return identityRequest{}, err
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
-	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -51,14 +50,14 @@ func (s *Server) logout(r *http.Request, req *v2Request) ([]byte, error) {
 	}
 	l := optout.Logout{FLH: flh, AdvertisingID: raw.Bytes(), TraceID: r.Header.Get("UID-Trace-Id")}
 	// Optional audit fields, forwarded as given (camelCase clientIp).
-	if v := fields["email"]; jsonscan.Present(v) {
-		l.Email = jsonscan.StringValue(v)
+	if v := fields.email; set(v) {
+		l.Email = valueString(v)
 	}
-	if v := fields["phone"]; jsonscan.Present(v) {
-		l.Phone = jsonscan.StringValue(v)
+	if v := fields.phone; set(v) {
+		l.Phone = valueString(v)
 	}
-	if v := fields["clientIp"]; jsonscan.Present(v) {
-		l.ClientIP = jsonscan.StringValue(v)
+	if v := fields.clientIP; set(v) {
+		l.ClientIP = valueString(v)
 	}
 	if err := s.opt.Logouts.Logout(r.Context(), l); err != nil {
 		return nil, plainError(http.StatusInternalServerError, fmt.Errorf("logout: %w", err))

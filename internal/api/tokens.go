@@ -10,7 +10,6 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
-	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
@@ -40,9 +39,9 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 	}
 	fields, kind, ih := in.fields, in.kind, in.hash
 	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
-	if raw, has := fields["tcf_consent_string"]; has && s.opt.Scope == identity.ScopeEUID {
+	if given(fields.tcfConsent) && s.opt.Scope == identity.ScopeEUID {
 		s.opt.Metrics.TCFUsed(req.client)
-		c, err := tcf.Parse(jsonscan.StringValue(raw))
+		c, err := tcf.Parse(valueString(fields.tcfConsent))
 		if err != nil {
 			outcome(metrics.TokenInvalidUserConsentString)
 			return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgUserConsentInvalid, Err: err}
@@ -360,12 +359,11 @@ func (s *Server) handleValidate(req *v2Request) ([]byte, error) {
 	if err != nil {
 		return nil, plainError(http.StatusInternalServerError, err)
 	}
-	tokenRaw, has := fields["token"]
-	if !has || !jsonscan.Present(tokenRaw) {
+	if !set(fields.token) {
 		s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateInvalidInput)
 		return nil, clientError(msgInvalidToken)
 	}
-	adv, err := token.DecodeAdvertising(jsonscan.StringValue(tokenRaw), req.snap.Keyring.TokenKey)
+	adv, err := token.DecodeAdvertising(valueString(fields.token), req.snap.Keyring.TokenKey)
 	if err != nil {
 		s.opt.Metrics.Validated(req.snap, req.client.SiteID, metrics.ValidateInvalidToken)
 		return nil, &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: msgInvalidToken, Err: err}
