@@ -50,7 +50,7 @@ var leafAllowed = map[string][]string{
 	"internal/token":    {"internal/identity", "internal/aesgcm", "internal/b64"},
 	"internal/salts":    {"internal/hashids"},
 	"internal/optout":   {"internal/identity"},
-	"internal/config":   nil,
+	"internal/config":   {"internal/identity"},
 	"internal/egress":   nil,
 
 	// admission sizes and meters memory; it knows nothing of HTTP.

@@ -15,7 +15,6 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/core"
 	"github.com/uid2-private-operator/uid2-operator/internal/health"
-	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -109,15 +108,11 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 		TerminationFile: "/app/pod_terminating/pod_terminating",
 		Log:             log,
 	}
-	scope := identity.ScopeUID2
-	if cfg.IdentityScope == "euid" {
-		scope = identity.ScopeEUID
-	}
 	logouts := &optout.Service{Store: op.OptOuts}
 	if op.Replicator != nil {
 		logouts.Replicator = op.Replicator
 	}
-	opts := apiOptions(cfg, scope, op.Store, op.OptOuts, logouts, log)
+	opts := apiOptions(cfg, op.Store, op.OptOuts, logouts, log)
 	opts.Health, opts.Status = checker, checker
 
 	proc := newProcess(cfg, log, checker, reg)

@@ -19,7 +19,6 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/health"
-	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
@@ -262,10 +261,6 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 		}
 	}
 
-	scope := identity.ScopeUID2
-	if cfg.IdentityScope == "euid" {
-		scope = identity.ScopeEUID
-	}
 	// Local mode has no Opt-Out service: the index holds the dataset's
 	// opt-out partition, and logouts apply locally at once.
 	optouts := optout.NewStore()
@@ -275,7 +270,7 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 	components := metrics.ComponentHealth.NewGaugeVec()
 	components.WithLabelValues(httpServerComponent).Set(1)
 	reg.MustRegister(components)
-	opts := apiOptions(cfg, scope, st, optouts, &optout.Service{Store: optouts}, log)
+	opts := apiOptions(cfg, st, optouts, &optout.Service{Store: optouts}, log)
 	checker := &health.Checker{Store: st, SaltsLimit: time.Duration(cfg.SaltsExpiredShutdownHours) * time.Hour, Log: log}
 	proc := newProcess(cfg, log, checker, reg)
 	opts.Health, opts.Liveness, opts.Status = checker, proc, checker
@@ -286,9 +281,9 @@ func runServe(ctx context.Context, s streams, f serveFlags) error {
 }
 
 // apiOptions maps the configuration onto the API server's options.
-func apiOptions(cfg config.Config, scope identity.Scope, st *store.Store, optouts *optout.Store, logouts api.Logouts, log *slog.Logger) api.Options {
+func apiOptions(cfg config.Config, st *store.Store, optouts *optout.Store, logouts api.Logouts, log *slog.Logger) api.Options {
 	return api.Options{
-		Scope:                      scope,
+		Scope:                      cfg.Scope(),
 		DisableV2Encryption:        !cfg.EnableV2Encryption,
 		DisablePhone:               !cfg.EnablePhoneSupport,
 		IdentityV3:                 cfg.IdentityV3,

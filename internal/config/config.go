@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
 
 // Defaults of the operator's own (non-reference) settings.
@@ -30,14 +32,20 @@ const (
 	DefaultIdleTimeout     = 120 * time.Second
 	DefaultShutdownTimeout = 25 * time.Second
 	// DefaultDrainDelay is how long SIGTERM keeps serving (readiness 503,
-	// "Connection: close") before Shutdown. With DefaultShutdownTimeout it
-	// fits the 45 s terminationGracePeriodSeconds of deploy/aks and the chart.
-	DefaultDrainDelay        = 15 * time.Second
-	DefaultMaxRequestBody    = 1 << 20
-	DefaultRefreshInterval   = 10 * time.Second
-	DefaultOptoutRefresh     = 60 * time.Second
-	DefaultCoreTimeout       = 10 * time.Second
-	DefaultStaleShutdownTime = 12 * time.Hour
+	// "Connection: close") before Shutdown: it covers endpoint propagation
+	// on AKS (EndpointSlice → kube-proxy / Azure load balancer, a few
+	// seconds; 15 s leaves margin). With DefaultShutdownTimeout it must fit
+	// the 45 s terminationGracePeriodSeconds of deploy/aks and the chart.
+	DefaultDrainDelay     = 15 * time.Second
+	DefaultMaxRequestBody = 1 << 20
+	// DefaultRefreshInterval is every store's refresh period (the *_refresh_ms keys).
+	DefaultRefreshInterval = 10 * time.Second
+	// DefaultOptoutRefresh is the opt-out sync period (cloud_refresh_interval).
+	DefaultOptoutRefresh = 60 * time.Second
+	// DefaultStaleShutdownTime is store_refresh_stale_shutdown_hours and
+	// DefaultSaltsExpiredShutdown salts_expired_shutdown_hours (§5.2).
+	DefaultStaleShutdownTime    = 12 * time.Hour
+	DefaultSaltsExpiredShutdown = 12 * time.Hour
 	// DefaultStartupTimeout bounds Core-mode start-up (attest, first load of
 	// every store and opt-outs). The reference exits on the first failure;
 	// we retry with backoff for this long, then exit so Kubernetes restarts
@@ -182,6 +190,7 @@ const DefaultAdmissionWait = 2 * time.Second
 // Default returns the configuration with every default spelled out: local
 // mode on the embedded dataset, v2 encryption on, UID2 scope.
 func Default() Config {
+	const refreshMs = int64(DefaultRefreshInterval / time.Millisecond)
 	return Config{
 		OperatorType:               "private",
 		UIDInstanceIDPrefix:        "local-operator",
@@ -201,21 +210,21 @@ func Default() Config {
 		OptoutDeltaBacktrackInDays: 1,
 		OptoutPartitionInterval:    86400,
 		OptoutMaxPartitions:        30,
-		CloudRefreshInterval:       60,
+		CloudRefreshInterval:       int64(DefaultOptoutRefresh / time.Second),
 
-		SiteRefreshMs:                10000,
-		ClientSideKeypairsRefreshMs:  10000,
-		ConfigScanPeriodMs:           10000,
-		AuthRefreshMs:                10000,
-		KeysetRefreshMs:              10000,
-		KeysetKeyRefreshMs:           10000,
-		SaltRefreshMs:                10000,
-		ServiceRefreshMs:             10000,
-		ServiceLinkRefreshMs:         10000,
-		CloudEncryptionKeysRefreshMs: 10000,
+		SiteRefreshMs:                refreshMs,
+		ClientSideKeypairsRefreshMs:  refreshMs,
+		ConfigScanPeriodMs:           refreshMs,
+		AuthRefreshMs:                refreshMs,
+		KeysetRefreshMs:              refreshMs,
+		KeysetKeyRefreshMs:           refreshMs,
+		SaltRefreshMs:                refreshMs,
+		ServiceRefreshMs:             refreshMs,
+		ServiceLinkRefreshMs:         refreshMs,
+		CloudEncryptionKeysRefreshMs: refreshMs,
 
-		SaltsExpiredShutdownHours:     12,
-		StoreRefreshStaleShutdownHour: 12,
+		SaltsExpiredShutdownHours:     int64(DefaultSaltsExpiredShutdown / time.Hour),
+		StoreRefreshStaleShutdownHour: int64(DefaultStaleShutdownTime / time.Hour),
 
 		HTTPAddr:        DefaultHTTPAddr,
 		MetricsAddr:     DefaultMetricsAddr,
@@ -348,12 +357,17 @@ func (e *ValidationError) Error() string {
 // CoreMode reports whether the operator syncs from a Core service.
 func (c *Config) CoreMode() bool { return c.CoreAttestURL != "" }
 
+// Scope is the identity scope identity_scope names (UID2 unless "euid";
+// Validate rejects other values).
+func (c *Config) Scope() identity.Scope {
+	s, _ := identity.ParseScope(c.IdentityScope)
+	return s
+}
+
 // Validate checks the values a bad config would otherwise turn into odd
 // runtime behaviour.
 func (c *Config) Validate() error {
-	switch c.IdentityScope {
-	case "uid2", "euid":
-	default:
+	if _, ok := identity.ParseScope(c.IdentityScope); !ok {
 		return &ValidationError{"identity_scope", c.IdentityScope, "must be uid2 or euid"}
 	}
 	switch c.OperatorType {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/clock"
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 )
 
@@ -253,7 +254,7 @@ func (s *OptOutSync) Start(ctx context.Context) error {
 func (s *OptOutSync) Run(ctx context.Context) error {
 	iv := s.Interval
 	if iv <= 0 {
-		iv = 60 * time.Second
+		iv = config.DefaultOptoutRefresh
 	}
 	t := clock.Or(s.Clock).NewTicker(iv)
 	defer t.Stop()

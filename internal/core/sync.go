@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/clock"
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -244,7 +245,7 @@ func (s *Sync) interval(p store.Part) time.Duration {
 	if s.DefaultInterval > 0 {
 		return s.DefaultInterval
 	}
-	return 10 * time.Second
+	return config.DefaultRefreshInterval
 }
 
 // Run refreshes every part on its interval until ctx ends. Failures are

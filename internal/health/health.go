@@ -31,13 +31,14 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/clock"
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
-// Defaults of the reference's shutdown rules (§5.2) and of the watchdog.
+// Limits of the reference's shutdown rules (§5.2) and the watchdog's period.
+// The configurable limits default to config.DefaultStaleShutdownTime and
+// config.DefaultSaltsExpiredShutdown.
 const (
-	DefaultStaleLimit = 12 * time.Hour
-	DefaultSaltsLimit = 12 * time.Hour
 	// AttestFailureLimit is the reference's hard-coded limit on /attest
 	// failures other than 401/403 (enforced by package core; shown here).
 	AttestFailureLimit = 12 * time.Hour
@@ -87,9 +88,9 @@ type Checker struct {
 	Stores func() map[store.Part]Refresh
 	// OptOut returns the opt-out sync state (nil: no sync).
 	OptOut func() Refresh
-	// StaleLimit is store_refresh_stale_shutdown_hours (DefaultStaleLimit when 0).
+	// StaleLimit is store_refresh_stale_shutdown_hours (config.DefaultStaleShutdownTime when 0).
 	StaleLimit time.Duration
-	// SaltsLimit is salts_expired_shutdown_hours (DefaultSaltsLimit when 0).
+	// SaltsLimit is salts_expired_shutdown_hours (config.DefaultSaltsExpiredShutdown when 0).
 	SaltsLimit time.Duration
 	// TerminationFile, when it exists, makes the checker unready: the
 	// reference's PodTerminationMonitor (/app/pod_terminating/pod_terminating).
@@ -113,14 +114,14 @@ func (c *Checker) staleLimit() time.Duration {
 	if c.StaleLimit > 0 {
 		return c.StaleLimit
 	}
-	return DefaultStaleLimit
+	return config.DefaultStaleShutdownTime
 }
 
 func (c *Checker) saltsLimit() time.Duration {
 	if c.SaltsLimit > 0 {
 		return c.SaltsLimit
 	}
-	return DefaultSaltsLimit
+	return config.DefaultSaltsExpiredShutdown
 }
 
 // ShuttingDown makes the checker unready with reason from now on (the

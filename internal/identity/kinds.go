@@ -20,6 +20,18 @@ func (s Scope) String() string {
 	return "uid2"
 }
 
+// ParseScope returns the scope named by the identity_scope config value,
+// "uid2" or "euid" (the names String returns), and whether s names one.
+func ParseScope(s string) (Scope, bool) {
+	switch s {
+	case "uid2":
+		return ScopeUID2, true
+	case "euid":
+		return ScopeEUID, true
+	}
+	return ScopeUID2, false
+}
+
 // Type is the kind of directly identifying information behind an identity.
 type Type uint8
 

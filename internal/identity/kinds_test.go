@@ -30,3 +30,26 @@ func TestKindsStrings(t *testing.T) {
 		t.Errorf("ParseEnvironment(%q) ok; want false", "Prod")
 	}
 }
+
+func TestParseScope(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   identity.Scope
+		wantOK bool
+	}{
+		{"uid2", identity.ScopeUID2, true},
+		{"euid", identity.ScopeEUID, true},
+		{"EUID", identity.ScopeUID2, false}, // config values are lower case, as the reference's
+		{"", identity.ScopeUID2, false},
+		{"uid3", identity.ScopeUID2, false},
+	}
+	for _, tt := range tests {
+		got, ok := identity.ParseScope(tt.in)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("ParseScope(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
+		}
+		if ok && got.String() != tt.in {
+			t.Errorf("ParseScope(%q).String() = %q; want the round trip", tt.in, got.String())
+		}
+	}
+}

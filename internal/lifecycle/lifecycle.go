@@ -34,13 +34,9 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 )
 
-// Defaults of the drain and the liveness heartbeat.
+// Defaults of the liveness heartbeat (the drain's are config's:
+// config.DefaultDrainDelay and config.DefaultShutdownTimeout).
 const (
-	// DefaultDrainDelay covers endpoint propagation on AKS (EndpointSlice →
-	// kube-proxy / Azure load balancer, a few seconds; 15 s leaves margin).
-	// DefaultDrainDelay + the shutdown timeout must stay below the pod's
-	// terminationGracePeriodSeconds (45 s in deploy/aks and the chart).
-	DefaultDrainDelay = 15 * time.Second
 	// DefaultLivenessLimit is how old the heartbeat may get before
 	// liveness fails: the runtime could not run a goroutine for that long.
 	DefaultLivenessLimit = 30 * time.Second
