@@ -16,6 +16,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/keyshare"
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
@@ -124,6 +125,8 @@ type Server struct {
 	optouts *optout.Policy
 	// mapping configures the identity-map engine and raw UID derivation.
 	mapping mapping.Config
+	// keys configures the key documents.
+	keys keyshare.Options
 	// busyLog and mandatedLog rate-limit warnings a client can cause at
 	// its request rate: admission rejections and reference-mandated 5xx.
 	busyLog, mandatedLog rateLog
@@ -151,6 +154,8 @@ func New(opt Options) *Server {
 		s.opt.TCFVendorID = 21
 	}
 	s.optouts = optout.NewPolicy(opt.OptOuts)
+	s.keys = keyshare.Options{Scope: s.opt.Scope, AllowClockSkewSeconds: s.opt.AllowClockSkewSeconds,
+		SiteData: s.opt.CSTG, AppNames: s.opt.ProvideAppNames}
 	s.mapping = mapping.Config{Scope: opt.Scope, IdentityV3: opt.IdentityV3, OptOuts: s.optouts}
 	s.inputs = inputFields(!opt.DisablePhone)
 	s.mux = http.NewServeMux()
