@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/framing"
 )
 
 // TestContentLengthWithChunked is issue 10's smuggling finding, at the raw
@@ -23,8 +24,8 @@ import (
 func TestContentLengthWithChunked(t *testing.T) {
 	f := newFixture(t, api.Options{})
 	srv := httptest.NewUnstartedServer(api.New(api.Options{Store: f.store}).Handler())
-	srv.Listener = api.GuardListener(srv.Listener)
-	srv.Config.ConnContext = api.ConnContext
+	srv.Listener = framing.GuardListener(srv.Listener)
+	srv.Config.ConnContext = framing.ConnContext
 	srv.Start()
 	t.Cleanup(srv.Close)
 
@@ -90,8 +91,8 @@ func TestGuardSplitReads(t *testing.T) {
 	client, server := net.Pipe()
 	ln := &pipeListener{conns: make(chan net.Conn, 1), done: make(chan struct{})}
 	ln.conns <- server
-	hs := &http.Server{Handler: api.New(api.Options{Store: f.store}).Handler(), ConnContext: api.ConnContext}
-	go hs.Serve(api.GuardListener(ln))
+	hs := &http.Server{Handler: api.New(api.Options{Store: f.store}).Handler(), ConnContext: framing.ConnContext}
+	go hs.Serve(framing.GuardListener(ln))
 	t.Cleanup(func() { hs.Close() })
 	defer client.Close()
 	client.SetDeadline(time.Now().Add(10 * time.Second))

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/framing"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/keyshare"
@@ -165,11 +166,11 @@ func New(opt Options) *Server {
 
 // Handler returns the HTTP handler with CORS and body limits applied. It
 // rejects requests that carried both Content-Length and Transfer-Encoding
-// when served from a GuardListener with ConnContext.
+// when served from a framing.GuardListener with framing.ConnContext.
 func (s *Server) Handler() http.Handler {
 	next := unrouted(s.opt.Metrics, s.cors(s.mux))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !rejectSmuggling(w, r) {
+		if !framing.Reject(w, r) {
 			next.ServeHTTP(w, r)
 		}
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/framing"
 	"github.com/uid2-private-operator/uid2-operator/internal/health"
 	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
@@ -361,9 +362,9 @@ func serveHTTP(ctx context.Context, cfg config.Config, proc *lifecycle.Process, 
 	// The guard lets the API reject Content-Length with Transfer-Encoding.
 	lifecycleConn := apiSrv.ConnContext
 	apiSrv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
-		return api.ConnContext(lifecycleConn(ctx, c), c)
+		return framing.ConnContext(lifecycleConn(ctx, c), c)
 	}
-	ls := []lifecycle.Listener{{Name: "api", Server: apiSrv, Ln: api.GuardListener(apiLn)}}
+	ls := []lifecycle.Listener{{Name: "api", Server: apiSrv, Ln: framing.GuardListener(apiLn)}}
 	if cfg.MetricsAddr != "" {
 		mLn, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {

@@ -1,4 +1,8 @@
-package api
+// Package framing guards the API listener against request smuggling (RFC
+// 9112 §6.1): a request that carried both Content-Length and
+// Transfer-Encoding is answered 400 and its connection closed. net/http
+// alone cannot tell, so the guard watches each connection's raw bytes.
+package framing
 
 import (
 	"bytes"
@@ -15,7 +19,7 @@ import (
 // Transfer-Encoding and deletes Content-Length before the handler runs, so
 // only the raw bytes show that both were sent. A proxy in front that framed
 // the same bytes by Content-Length would see a different request boundary.
-// GuardListener watches each connection's bytes; the Handler answers such
+// GuardListener watches each connection's bytes; Reject answers such
 // a request 400 and closes the connection, as §6.1 requires.
 //
 // The watcher does not frame messages: it looks at every line start on the
@@ -26,11 +30,11 @@ import (
 
 // GuardListener returns ln with each accepted connection watched for header
 // blocks that carry both Content-Length and Transfer-Encoding. Use it with
-// ConnContext on the http.Server that serves Handler.
+// ConnContext on the http.Server whose handler calls Reject.
 func GuardListener(ln net.Listener) net.Listener { return guardListener{ln} }
 
 // ConnContext is the http.Server ConnContext hook that lets the Handler see
-// what GuardListener observed on the request's connection.
+// what GuardListener observed on the request's connection (Reject).
 // Connections wrapped around the guard's are unwrapped through a
 // NetConn() net.Conn method (as crypto/tls.Conn has).
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
@@ -136,10 +140,10 @@ func lower(c byte) byte {
 // msgSmuggling is the 400 body for a request with both framing headers.
 const msgSmuggling = "Bad Request: Content-Length with Transfer-Encoding"
 
-// rejectSmuggling answers 400 and closes the connection when the request's
+// Reject answers 400 and closes the connection when the request's
 // connection carried a header block with both Content-Length and
 // Transfer-Encoding; it reports whether it did.
-func rejectSmuggling(w http.ResponseWriter, r *http.Request) bool {
+func Reject(w http.ResponseWriter, r *http.Request) bool {
 	gc, ok := r.Context().Value(guardKey{}).(*guardConn)
 	if !ok || !gc.bad.Load() {
 		return false
