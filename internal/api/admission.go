@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
+	"github.com/uid2-private-operator/uid2-operator/internal/ratelog"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -55,8 +56,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, ctl *admission.Co
 		return release, nil
 	}
 	if errors.Is(err, admission.ErrBusy) {
-		s.busyLog.warn(s.log, s.now(), "bulk requests rejected with 429: admission full for the queue wait",
-			"path", r.URL.Path, "stage", stage, "interval", rateLogInterval.String())
+		s.busyLog.Warn(s.log, s.now(), "bulk requests rejected with 429: admission full for the queue wait",
+			"path", r.URL.Path, "stage", stage, "interval", ratelog.Interval.String())
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ctl.Config().MaxWait.Seconds()+0.999))))
 	return nil, &Error{HTTP: http.StatusTooManyRequests, Status: statusTooManyRequests, Message: msgBusy, Err: err}

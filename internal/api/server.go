@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/bufpool"
 	"github.com/uid2-private-operator/uid2-operator/internal/framing"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
@@ -21,6 +22,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
+	"github.com/uid2-private-operator/uid2-operator/internal/ratelog"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -121,7 +123,7 @@ type Server struct {
 	rand   io.Reader
 	mux    *http.ServeMux
 	inputs []inputField
-	bufs   bufPool
+	bufs   bufpool.Pool
 	// optouts decides opt-out: test identities, special hashes, opt.OptOuts.
 	optouts *optout.Policy
 	// mapping configures the identity-map engine and raw UID derivation.
@@ -130,7 +132,7 @@ type Server struct {
 	keys keyshare.Options
 	// busyLog and mandatedLog rate-limit warnings a client can cause at
 	// its request rate: admission rejections and reference-mandated 5xx.
-	busyLog, mandatedLog rateLog
+	busyLog, mandatedLog ratelog.Log
 }
 
 // New returns a Server for opt.
@@ -237,8 +239,8 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	switch {
 	case e.Mandated:
-		s.mandatedLog.warn(s.log, s.now(), "reference-mandated 5xx answered to bad client input",
-			"path", r.URL.Path, "status", e.HTTP, "err", e.Err, "interval", rateLogInterval.String())
+		s.mandatedLog.Warn(s.log, s.now(), "reference-mandated 5xx answered to bad client input",
+			"path", r.URL.Path, "status", e.HTTP, "err", e.Err, "interval", ratelog.Interval.String())
 	case e.HTTP >= 500:
 		s.log.Error("request failed", "path", r.URL.Path, "status", e.HTTP, "err", e.Err)
 	case e.Err != nil:

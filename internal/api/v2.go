@@ -8,6 +8,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
+	"github.com/uid2-private-operator/uid2-operator/internal/bufpool"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
@@ -22,7 +23,7 @@ type v2Request struct {
 	payload []byte // request JSON object; nil when empty
 	now     time.Time
 
-	bufs     *bufPool
+	bufs     *bufpool.Pool
 	prefixed bool // the handler built its answer on responseBuf
 }
 
@@ -33,7 +34,7 @@ type v2Request struct {
 // all. Large answers (identity map) use it; the rest return plain JSON.
 func (r *v2Request) responseBuf(n int) []byte {
 	r.prefixed = true
-	return r.bufs.get(envelope.ResponsePrefix + n + envelope.TagSize)[:envelope.ResponsePrefix]
+	return r.bufs.Get(envelope.ResponsePrefix + n + envelope.TagSize)[:envelope.ResponsePrefix]
 }
 
 // v2Handler handles an opened request and returns the response JSON (the
@@ -89,8 +90,8 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 				}
 				defer release()
 			}
-			body, snap, err = s.readRequestInto(r, s.bufs.get(bodyCap(r)))
-			defer s.bufs.put(body)
+			body, snap, err = s.readRequestInto(r, s.bufs.Get(bodyCap(r)))
+			defer s.bufs.Put(body)
 		} else {
 			body, snap, err = s.readRequest(r)
 		}
@@ -128,7 +129,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 				json = resp[envelope.ResponsePrefix:]
 			}
 			writeJSON(w, http.StatusOK, json)
-			s.bufs.put(resp)
+			s.bufs.Put(resp)
 			return nil
 		}
 		mode := envelope.ModeFor(r.Header.Get("Content-Type"))
@@ -155,14 +156,14 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 		if v2r.prefixed {
 			sealed, err = envelope.SealInPlace(resp, client.Cipher, req.Nonce, now, s.rand)
 		} else {
-			sealed, err = envelope.AppendSealWith(s.bufs.get(len(resp)+64), client.Cipher, req.Nonce, resp, now, s.rand)
-			s.bufs.put(resp)
+			sealed, err = envelope.AppendSealWith(s.bufs.Get(len(resp)+64), client.Cipher, req.Nonce, resp, now, s.rand)
+			s.bufs.Put(resp)
 		}
 		if err != nil {
 			return plainError(http.StatusInternalServerError, err)
 		}
 		s.writeEnvelope(w, req.Mode, sealed)
-		s.bufs.put(sealed)
+		s.bufs.Put(sealed)
 		return nil
 	}
 }
@@ -202,7 +203,7 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, mode envelope.Mode, sealed
 	h.Set("Content-Length", strconv.Itoa(b64.EncodedLen(len(sealed))))
 	w.WriteHeader(http.StatusOK)
 	n := min(len(sealed), base64Chunk)
-	scratch := s.bufs.get(b64.EncodedLen(n))[:b64.EncodedLen(n)]
+	scratch := s.bufs.Get(b64.EncodedLen(n))[:b64.EncodedLen(n)]
 	for len(sealed) > 0 {
 		chunk := sealed[:min(len(sealed), base64Chunk)]
 		if _, err := w.Write(b64.AppendEncode(scratch[:0], chunk)); err != nil {
@@ -210,5 +211,5 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, mode envelope.Mode, sealed
 		}
 		sealed = sealed[len(chunk):]
 	}
-	s.bufs.put(scratch)
+	s.bufs.Put(scratch)
 }

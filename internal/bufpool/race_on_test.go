@@ -1,6 +1,6 @@
 //go:build race
 
-package api
+package bufpool
 
 // raceEnabled: the race detector makes sync.Pool drop items at random, so
 // allocation counts of pooled paths are not stable under it.

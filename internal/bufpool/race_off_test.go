@@ -1,6 +1,6 @@
 //go:build !race
 
-package api
+package bufpool
 
 // raceEnabled: see race_on_internal_test.go.
 const raceEnabled = false

@@ -1,4 +1,10 @@
-package api
+// Package bufpool recycles the large byte buffers of the API's bulk
+// requests and responses (a 1 MiB identity-map body and its multi-MiB
+// answer): one sync.Pool per power-of-two size class from 4 KiB to 8 MiB.
+//
+// Ownership: a buffer from Get belongs to the caller until it hands it to
+// Put; after Put the caller must not touch it (nor any slice of it).
+package bufpool
 
 import (
 	"math/bits"
@@ -18,11 +24,12 @@ const (
 // sizeClasses covers minPooledBuf to maxPooledBuf.
 const sizeClasses = 12 // 4 KiB << 11 = 8 MiB
 
-// The pools hold *[]byte (a slice in an interface would allocate its
+// A Pool holds *[]byte (a slice in an interface would allocate its
 // header on every Put). The pointers themselves are recycled through boxes:
-// get empties the one it took, put refills one, so a get/put pair in steady
-// state allocates nothing.
-type bufPool struct {
+// Get empties the one it took, Put refills one, so a Get/Put pair in steady
+// state allocates nothing. The zero Pool is ready; it is safe for
+// concurrent use.
+type Pool struct {
 	classes [sizeClasses]sync.Pool
 	boxes   sync.Pool // empty *[]byte
 }
@@ -35,8 +42,8 @@ func class(n int) int {
 	return bits.Len(uint(n-1)) - bits.Len(uint(minPooledBuf-1))
 }
 
-// get returns an empty buffer with capacity at least n.
-func (bp *bufPool) get(n int) []byte {
+// Get returns an empty buffer with capacity at least n.
+func (bp *Pool) Get(n int) []byte {
 	c := class(n)
 	if c >= sizeClasses {
 		return make([]byte, 0, n)
@@ -50,9 +57,9 @@ func (bp *bufPool) get(n int) []byte {
 	return make([]byte, 0, minPooledBuf<<c)
 }
 
-// put recycles b; the caller must not use it afterwards. A buffer goes to
+// Put recycles b; the caller must not use it afterwards. A buffer goes to
 // the largest class it can serve.
-func (bp *bufPool) put(b []byte) {
+func (bp *Pool) Put(b []byte) {
 	if cap(b) < minPooledBuf || cap(b) > maxPooledBuf {
 		return
 	}
