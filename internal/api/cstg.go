@@ -102,7 +102,7 @@ func (s *Server) clientGenerate(w http.ResponseWriter, r *http.Request) (err err
 	defer func() {
 		p := metrics.PlatformInApp
 		if !req.HasApp {
-			p = platformOf(r)
+			p = platformOf(r.Header)
 		}
 		s.opt.Metrics.TokenResponse(snap, kp.SiteID, metrics.EndpointCSTG, cstgStatus(err, optedOut), p)
 	}()

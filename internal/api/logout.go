@@ -7,7 +7,6 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
-	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
 // msgLogoutInvalid is the /v2/token/logout 400 message. The reference
@@ -25,13 +24,7 @@ var errNoLogouts = errors.New("logout: no opt-out service configured")
 
 // handleLogout is POST /v2/token/logout (§2.4, role OPTOUT): it records an
 // opt-out for the identity's first-level hash and current raw UID.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	return s.v2(store.RoleOptout, func(req *v2Request) ([]byte, error) {
-		return s.logout(r, req)
-	})(w, r)
-}
-
-func (s *Server) logout(r *http.Request, req *v2Request) ([]byte, error) {
+func (s *Server) handleLogout(req *v2Request) ([]byte, error) {
 	invalid := &Error{HTTP: http.StatusBadRequest, Status: statusInvalidToken, Message: msgLogoutInvalid}
 	in, err := s.parseIdentityRequest(req.payload)
 	if err == errPayloadJSON {
@@ -48,7 +41,7 @@ func (s *Server) logout(r *http.Request, req *v2Request) ([]byte, error) {
 	if s.opt.Logouts == nil {
 		return nil, plainError(http.StatusInternalServerError, errNoLogouts)
 	}
-	l := optout.Logout{FLH: flh, AdvertisingID: raw.Bytes(), TraceID: r.Header.Get("UID-Trace-Id")}
+	l := optout.Logout{FLH: flh, AdvertisingID: raw.Bytes(), TraceID: req.header.Get("UID-Trace-Id")}
 	// Optional audit fields, forwarded as given (camelCase clientIp).
 	if v := fields.email; set(v) {
 		l.Email = valueString(v)
@@ -59,7 +52,7 @@ func (s *Server) logout(r *http.Request, req *v2Request) ([]byte, error) {
 	if v := fields.clientIP; set(v) {
 		l.ClientIP = valueString(v)
 	}
-	if err := s.opt.Logouts.Logout(r.Context(), l); err != nil {
+	if err := s.opt.Logouts.Logout(req.ctx, l); err != nil {
 		return nil, plainError(http.StatusInternalServerError, fmt.Errorf("logout: %w", err))
 	}
 	return success([]byte(logoutOK)), nil

@@ -118,23 +118,25 @@ const (
 )
 
 // header returns the first value of a header given in canonical form.
-func header(r *http.Request, canonical string) string {
-	if v := r.Header[canonical]; len(v) > 0 {
+func header(r *http.Request, canonical string) string { return headerValue(r.Header, canonical) }
+
+func headerValue(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
 // platformOf classifies a request like the reference's getPlatformType.
-func platformOf(r *http.Request) metrics.Platform {
-	if v := header(r, headerClientVersion); v != "" {
+func platformOf(h http.Header) metrics.Platform {
+	if v := headerValue(h, headerClientVersion); v != "" {
 		for _, p := range [...]string{"Android", "ios", "tvos"} {
 			if strings.Contains(v, p) {
 				return metrics.PlatformInApp
 			}
 		}
 	}
-	if header(r, "Origin") != "" {
+	if headerValue(h, "Origin") != "" {
 		return metrics.PlatformOrigin
 	}
 	return metrics.PlatformOther

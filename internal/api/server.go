@@ -191,7 +191,7 @@ func (s *Server) routes() {
 		{"POST /v2/token/generate", s.v2(store.RoleGenerator, s.handleGenerate)},
 		{"POST /v2/token/refresh", s.handleRefresh},
 		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
-		{"POST /v2/token/logout", s.handleLogout},
+		{"POST /v2/token/logout", s.v2(store.RoleOptout, s.handleLogout)},
 		{"POST /v2/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV2, 0)},
 		{"POST /v3/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV3, uncheckedPayload)},
 		{"POST /v2/identity/buckets", s.v2Bulk(store.RoleMapper, s.handleBuckets, 0)},

@@ -35,7 +35,7 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 		return nil, err
 	}
 	outcome := func(st metrics.TokenStatus) {
-		s.opt.Metrics.TokenResponse(req.snap, req.client.SiteID, metrics.EndpointGenerate, st, platformOf(req.http))
+		s.opt.Metrics.TokenResponse(req.snap, req.client.SiteID, metrics.EndpointGenerate, st, platformOf(req.header))
 	}
 	fields, kind, ih := in.fields, in.kind, in.hash
 	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
@@ -291,7 +291,7 @@ func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *sto
 	case out.result == refreshExpired:
 		st = metrics.TokenExpiredToken
 	}
-	m.TokenResponse(snap, site, metrics.EndpointRefresh, st, platformOf(r))
+	m.TokenResponse(snap, site, metrics.EndpointRefresh, st, platformOf(r.Header))
 	if st == metrics.TokenSuccess {
 		contact := ""
 		if caller != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -15,9 +16,12 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
-// v2Request is an authenticated, opened v2 request.
+// v2Request is an authenticated, opened v2 request: what a v2Handler may
+// use of it. The HTTP request itself is not exposed, so a handler cannot
+// read the body again or write around the flow.
 type v2Request struct {
-	http    *http.Request
+	ctx     context.Context // the request's context: cancelled when the client goes
+	header  http.Header     // the request headers, read-only
 	client  *store.Client
 	snap    *store.Snapshot
 	payload []byte // request JSON object; nil when empty
@@ -38,7 +42,15 @@ func (r *v2Request) responseBuf(n int) []byte {
 }
 
 // v2Handler handles an opened request and returns the response JSON (the
-// whole {"body":…,"status":…} document) to be sealed.
+// whole {"body":…,"status":…} document) to be sealed, or an error to render.
+//
+// Buffer ownership: req.payload aliases the request body, which the flow
+// may recycle (v2Bulk) as soon as the handler returns, so a handler keeps
+// no part of it. The returned slice becomes the flow's: it is sealed, written
+// and recycled into the pool, so a handler returns a buffer it owns (one it
+// made, or responseBuf's) and keeps no reference to it; a buffer from
+// responseBuf must be the one returned (extended by appends), never dropped
+// for another.
 type v2Handler func(req *v2Request) ([]byte, error)
 
 // v2 wraps h with the v2 flow of every enveloped endpoint: read the capped
@@ -119,7 +131,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 					return clientError(msgPayloadNotJSON)
 				}
 			}
-			v2r := &v2Request{http: r, client: client, snap: snap, payload: payload, now: now, bufs: &s.bufs}
+			v2r := &v2Request{ctx: r.Context(), header: r.Header, client: client, snap: snap, payload: payload, now: now, bufs: &s.bufs}
 			resp, err := h(v2r)
 			if err != nil {
 				return err
@@ -145,7 +157,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 			}
 			return err
 		}
-		v2r := &v2Request{http: r, client: client, snap: snap, payload: req.Payload, now: now, bufs: &s.bufs}
+		v2r := &v2Request{ctx: r.Context(), header: r.Header, client: client, snap: snap, payload: req.Payload, now: now, bufs: &s.bufs}
 		resp, err := h(v2r)
 		if err != nil {
 			return err
