@@ -181,13 +181,7 @@ func printCoreCredentials(s streams, f coreFlags, dataset fs.FS, addr string) er
 		if err := json.Unmarshal(b, &c); err != nil {
 			return fmt.Errorf("%s: %w", localdata.CredentialsFile, err)
 		}
-		fmt.Fprintf(w, "  %-11s %-8s %-62s %s\n", "client", "site_id", "api_key", "secret")
-		for _, row := range []struct {
-			name string
-			c    localdata.Credential
-		}{{"all", c.All}, {"generator", c.Generator}, {"mapper", c.Mapper}, {"id_reader", c.IDReader}, {"sharer", c.Sharer}, {"optout", c.Optout}, {"non_sharing", c.NonSharing}} {
-			fmt.Fprintf(w, "  %-11s %-8d %-62s %s\n", row.name, row.c.SiteID, row.c.APIKey, row.c.Secret)
-		}
+		writeCredentialTable(w, &c)
 	}
 	fmt.Fprintf(w, "Run an operator against it:\n  UID2_OPERATOR_KEY='%s' uid2-operator serve --core-url %s\n", f.key(), baseURL(addr))
 	return nil

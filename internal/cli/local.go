@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 
@@ -129,19 +130,22 @@ func printLocalCredentials(s streams, httpAddr string) error {
 	}
 	w := s.out
 	fmt.Fprintln(w, "Local mode: demo credentials of the embedded dataset (public; never use them in production)")
-	fmt.Fprintf(w, "  %-11s %-8s %-62s %s\n", "client", "site_id", "api_key", "secret")
-	for _, row := range []struct {
-		name string
-		c    localdata.Credential
-	}{{"all", c.All}, {"generator", c.Generator}, {"mapper", c.Mapper}, {"id_reader", c.IDReader}, {"sharer", c.Sharer}, {"optout", c.Optout}, {"non_sharing", c.NonSharing}} {
-		fmt.Fprintf(w, "  %-11s %-8d %-62s %s\n", row.name, row.c.SiteID, row.c.APIKey, row.c.Secret)
-	}
+	writeCredentialTable(w, &c)
 	fmt.Fprintf(w, "  cstg: subscription_id %s origin %s\n        server_public_key %s\n", c.CSTG.SubscriptionID, c.CSTG.Origin, c.CSTG.ServerPublicKey)
 	if httpAddr != "" {
 		fmt.Fprintf(w, "Try it:\n  go run ./cmd/uid2-operator request --base-url %s --api-key '%s' --secret '%s' /v2/token/generate '{\"email\":\"user@example.com\"}'\n",
 			baseURL(httpAddr), c.All.APIKey, c.All.Secret)
 	}
 	return nil
+}
+
+// writeCredentialTable writes the clients of c as an aligned table, the
+// same in local mode and under the stand-in Core.
+func writeCredentialTable(w io.Writer, c *localdata.Credentials) {
+	fmt.Fprintf(w, "  %-11s %-8s %-62s %s\n", "client", "site_id", "api_key", "secret")
+	for _, row := range c.Clients() {
+		fmt.Fprintf(w, "  %-11s %-8d %-62s %s\n", row.Name, row.SiteID, row.APIKey, row.Secret)
+	}
 }
 
 // baseURL turns a listen address into a URL a local client can call.

@@ -98,6 +98,23 @@ type Credentials struct {
 	CSTG       CSTGCredential `json:"cstg"`
 }
 
+// NamedCredential is one client of the credentials table.
+type NamedCredential struct {
+	// Name is the client's key in credentials.json ("all", "generator", …).
+	Name string
+	*Credential
+}
+
+// Clients returns the client credentials under their credentials.json
+// names, in the table's order: the one list the generator fills and every
+// printed table (local credentials, serve, core) walks.
+func (c *Credentials) Clients() []NamedCredential {
+	return []NamedCredential{
+		{"all", &c.All}, {"generator", &c.Generator}, {"mapper", &c.Mapper}, {"id_reader", &c.IDReader},
+		{"sharer", &c.Sharer}, {"optout", &c.Optout}, {"non_sharing", &c.NonSharing},
+	}
+}
+
 // demo sites and the client of each. "all" holds every public-API role; its
 // keyset lets the id_reader and sharer sites decrypt, so it can act as
 // uid2-e2e's CLIENT with "sharer" as its sharing recipient and "non_sharing"
@@ -193,10 +210,9 @@ func (g *generator) metadata(name, key, location string) error {
 func (g *generator) run() (map[string][]byte, error) {
 	gen := Generated.Unix()
 	var creds Credentials
-	credByName := map[string]*Credential{
-		"all": &creds.All, "generator": &creds.Generator, "mapper": &creds.Mapper,
-		"id_reader": &creds.IDReader, "sharer": &creds.Sharer, "optout": &creds.Optout,
-		"non_sharing": &creds.NonSharing,
+	credByName := map[string]*Credential{}
+	for _, c := range creds.Clients() {
+		credByName[c.Name] = c.Credential
 	}
 
 	// Clients: formatted keys (§1.3) stored as salted SHA-512 hashes. The plain
