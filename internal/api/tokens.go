@@ -58,7 +58,7 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 		return statusResponse(statusOptout), nil
 	}
 	nowMs := req.now.UnixMilli()
-	body, err := s.issue(req.snap, issueParams{
+	resp, err := s.appendIdentityResponse(req.responseBuf(identityResponseSize), req.snap, issueParams{
 		typ: kind.Type(), flh: flh, siteID: req.client.SiteID,
 		privacyBits: privacyServerGenerated, established: nowMs, nowMs: nowMs,
 	})
@@ -67,7 +67,7 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 		return nil, err
 	}
 	outcome(metrics.TokenSuccess)
-	return success(body), nil
+	return resp, nil
 }
 
 // failureStatus is the token-response status of an issue failure.
@@ -88,9 +88,31 @@ type issueParams struct {
 	nowMs       int64
 }
 
-// issue builds the advertising token, the wrapped refresh token and the
-// identity response body (§4.7) in the order the reference writes it.
+// identityResponseSize is room for the answer of generate and refresh,
+// {"body":<identity>,"status":"success"} (about 1.1 KB), so it is built in
+// one buffer without growing.
+const identityResponseSize = 1536
+
+// appendIdentityResponse appends the success answer of generate and refresh
+// for p to dst: the response is built once, where it will be sealed.
+func (s *Server) appendIdentityResponse(dst []byte, snap *store.Snapshot, p issueParams) ([]byte, error) {
+	dst = append(dst, `{"body":`...)
+	dst, err := s.appendIssue(dst, snap, p)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, `,"status":"success"}`...), nil
+}
+
+// issue returns the identity response body for p (see appendIssue).
 func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
+	return s.appendIssue(make([]byte, 0, identityResponseSize), snap, p)
+}
+
+// appendIssue appends the identity response body (§4.7) for p to buf: the
+// advertising token, the wrapped refresh token and the expiry times, in the
+// order the reference writes them.
+func (s *Server) appendIssue(buf []byte, snap *store.Snapshot, p issueParams) ([]byte, error) {
 	rc := snap.Runtime
 	nowSec := p.nowMs / 1000
 	ring := snap.Keyring
@@ -118,7 +140,6 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 	refreshExpires := p.nowMs + rc.RefreshTokenExpiresAfterSeconds*1000
 	refreshFrom := p.nowMs + rc.RefreshIdentityTokenAfterSeconds*1000
 
-	buf := make([]byte, 0, 1400)
 	buf = append(buf, `{"advertising_token":"`...)
 	adv := token.Advertising{
 		Scope: s.opt.Scope, Type: p.typ, Expires: identityExpires, Created: p.nowMs,
@@ -222,7 +243,9 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
-	out, resp, err := s.refresh(snap, inner, nowMs)
+	buf := s.bufs.Get(identityResponseSize)
+	defer s.bufs.Put(buf)
+	out, resp, err := s.refresh(buf, snap, inner, nowMs)
 	s.recordRefresh(w, r, snap, caller, &out, err, nowMs)
 	if err != nil {
 		if !authenticated {
@@ -246,14 +269,12 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, resp)
 		return nil
 	}
-	sealed, err := aesgcm.Seal(make([]byte, 0, len(resp)+aesgcm.Overhead), responseKey, resp, s.rand)
+	sealed, err := aesgcm.Seal(s.bufs.Get(len(resp)+aesgcm.Overhead), responseKey, resp, s.rand)
 	if err != nil {
 		return plainError(http.StatusInternalServerError, err)
 	}
-	mode := envelope.ModeFor(r.Header.Get("Content-Type"))
-	w.Header().Set("Content-Type", mode.ContentType())
-	w.WriteHeader(http.StatusOK)
-	w.Write(envelope.AppendBody(nil, mode, sealed))
+	s.writeEnvelope(w, envelope.ModeFor(r.Header.Get("Content-Type")), sealed)
+	s.bufs.Put(sealed)
 	return nil
 }
 
@@ -312,8 +333,8 @@ type refreshOutcome struct {
 
 // refresh decodes an inner refresh token and, when it is still good, issues
 // a new identity with the token's publisher, privacy bits and established
-// time (§2.2 step 4, §4.8).
-func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refreshOutcome, []byte, error) {
+// time (§2.2 step 4, §4.8). The success answer is appended to dst.
+func (s *Server) refresh(dst []byte, snap *store.Snapshot, inner string, nowMs int64) (refreshOutcome, []byte, error) {
 	rt, err := token.DecodeRefresh(inner, snap.Keyring.TokenKey)
 	if err != nil {
 		return refreshOutcome{result: refreshInvalid}, nil, nil
@@ -334,7 +355,7 @@ func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refre
 		out.result = refreshOptout
 		return out, nil, nil
 	}
-	body, err := s.issue(snap, issueParams{
+	resp, err := s.appendIdentityResponse(dst, snap, issueParams{
 		typ: rt.Type, flh: rt.FirstLevelHash, siteID: rt.SiteID,
 		privacyBits: rt.PrivacyBits, established: rt.Established, nowMs: nowMs,
 	})
@@ -342,7 +363,7 @@ func (s *Server) refresh(snap *store.Snapshot, inner string, nowMs int64) (refre
 		return out, nil, err
 	}
 	out.result = refreshed
-	return out, success(body), nil
+	return out, resp, nil
 }
 
 // handleValidate is POST /v2/token/validate (§2.3).
