@@ -268,7 +268,9 @@ var errNotLoaded = errors.New("store not loaded")
 // readRequest reads the body and returns it with the snapshot the whole
 // request uses; a store without data yet is 503.
 func (s *Server) readRequest(r *http.Request) ([]byte, *store.Snapshot, error) {
-	return s.readRequestInto(r, make([]byte, 0, bodyCap(r)))
+	// One byte more than Content-Length, so the read that sees EOF needs no
+	// probe buffer.
+	return s.readRequestInto(r, make([]byte, 0, bodyCap(r)+1))
 }
 
 // readRequestInto is readRequest reading into buf, which grows if needed.

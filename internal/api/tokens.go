@@ -221,7 +221,9 @@ const (
 // handleRefresh is POST /v2/token/refresh (§2.2): no envelope, optional
 // authentication, a response sealed with the old refresh_response_key.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
-	body, snap, err := s.readRequest(r)
+	// The body is copied into strings below, so its buffer is recycled.
+	body, snap, err := s.readRequestInto(r, s.bufs.Get(bodyCap(r)+1))
+	defer s.bufs.Put(body)
 	if err != nil {
 		return err
 	}

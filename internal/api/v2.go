@@ -45,7 +45,7 @@ func (r *v2Request) responseBuf(n int) []byte {
 // whole {"body":…,"status":…} document) to be sealed, or an error to render.
 //
 // Buffer ownership: req.payload aliases the request body, which the flow
-// may recycle (v2Bulk) as soon as the handler returns, so a handler keeps
+// recycles as soon as the handler returns, so a handler keeps
 // no part of it. The returned slice becomes the flow's: it is sealed, written
 // and recycled into the pool, so a handler returns a buffer it owns (one it
 // made, or responseBuf's) and keeps no reference to it; a buffer from
@@ -70,12 +70,9 @@ func (s *Server) v2Validating(roles store.Role, h v2Handler) func(http.ResponseW
 
 // v2Bulk is v2 for the bulk handlers (identity map, buckets, opt-out
 // status): they pass opt.Admission (memory before the body, a CPU slot
-// after it), and they keep nothing of the payload once they return, so the
-// body is read into a pooled buffer and recycled with the response and a
-// flood of 1 MiB requests does not turn into 1 MiB of garbage each. opts
-// may add uncheckedPayload.
+// after it). opts may add uncheckedPayload.
 func (s *Server) v2Bulk(roles store.Role, h v2Handler, opts v2Options) func(http.ResponseWriter, *http.Request) error {
-	return s.v2Flow(roles, h, opts|pooledBody)
+	return s.v2Flow(roles, h, opts|admitted)
 }
 
 // v2Options select variants of the v2 flow.
@@ -83,18 +80,22 @@ type v2Options uint8
 
 const (
 	uncheckedPayload v2Options = 1 << iota // see v2Validating
-	pooledBody                             // see v2Bulk
+	admitted                               // see v2Bulk
 )
 
+// v2Flow reads every body into a pooled buffer, recycled when the request
+// is answered: no v2 handler keeps any part of its payload once it returns
+// (what outlives it, such as a logout's audit fields, is copied), so a
+// flood of requests does not turn into a body of garbage each.
 func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http.ResponseWriter, *http.Request) error {
 	checkPayload := opts&uncheckedPayload == 0
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var body []byte
 		var snap *store.Snapshot
 		var err error
-		admitted := false
-		if opts&pooledBody != 0 {
-			if admitted = s.admits(r, roles); admitted {
+		admit := false
+		if opts&admitted != 0 {
+			if admit = s.admits(r, roles); admit {
 				cost := admission.RequestCost(r.ContentLength, MaxRequestBody)
 				release, err := s.admit(w, r, s.opt.Admission.Memory, cost, "memory")
 				if err != nil {
@@ -102,11 +103,9 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 				}
 				defer release()
 			}
-			body, snap, err = s.readRequestInto(r, s.bufs.Get(bodyCap(r)))
-			defer s.bufs.Put(body)
-		} else {
-			body, snap, err = s.readRequest(r)
 		}
+		body, snap, err = s.readRequestInto(r, s.bufs.Get(bodyCap(r)))
+		defer s.bufs.Put(body)
 		if err != nil {
 			return err
 		}
@@ -115,7 +114,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 			return err
 		}
 		noteClient(w, snap, client)
-		if admitted {
+		if admit {
 			release, err := s.admit(w, r, s.opt.Admission.CPU, 0, "cpu")
 			if err != nil {
 				return err
