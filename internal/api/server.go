@@ -247,7 +247,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		s.log.Debug("request rejected", "path", r.URL.Path, "status", e.HTTP, "err", e.Err)
 	}
 	if e.Status == "" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header()["Content-Type"] = valueTextPlain
 		w.WriteHeader(e.HTTP)
 		io.WriteString(w, http.StatusText(e.HTTP))
 		return
@@ -256,7 +256,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func writeJSON(w http.ResponseWriter, code int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = valueJSON
 	w.WriteHeader(code)
 	w.Write(body)
 }
@@ -345,7 +345,11 @@ const (
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Add("Vary", "Origin")
+		if _, ok := h["Vary"]; ok {
+			h.Add("Vary", "Origin")
+		} else {
+			h["Vary"] = valueOrigin
+		}
 		origin := r.Header.Get("Origin")
 		if origin == "" {
 			next.ServeHTTP(w, r)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
@@ -204,14 +203,13 @@ const base64Chunk = 48 << 10
 // large answer is never held twice.
 func (s *Server) writeEnvelope(w http.ResponseWriter, mode envelope.Mode, sealed []byte) {
 	h := w.Header()
-	h.Set("Content-Type", mode.ContentType())
 	if mode == envelope.ModeBinary {
-		h.Set("Content-Length", strconv.Itoa(len(sealed)))
+		setContent(h, contentTypeValue(mode), len(sealed))
 		w.WriteHeader(http.StatusOK)
 		w.Write(sealed)
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(b64.EncodedLen(len(sealed))))
+	setContent(h, contentTypeValue(mode), b64.EncodedLen(len(sealed)))
 	w.WriteHeader(http.StatusOK)
 	n := min(len(sealed), base64Chunk)
 	scratch := s.bufs.Get(b64.EncodedLen(n))[:b64.EncodedLen(n)]
