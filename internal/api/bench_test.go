@@ -20,7 +20,7 @@ import (
 )
 
 // benchServer is an operator handler on the embedded dataset with a fixed clock.
-func benchServer(b *testing.B) (http.Handler, *fixture, time.Time) {
+func benchServer(b testing.TB) (http.Handler, *fixture, time.Time) {
 	now := time.Now()
 	f := newFixture(b, api.Options{Now: func() time.Time { return now }})
 	// Metrics on, as in production: the request path must stay allocation-free with them.

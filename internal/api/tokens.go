@@ -109,6 +109,9 @@ func (s *Server) issue(snap *store.Snapshot, p issueParams) ([]byte, error) {
 	return s.appendIssue(make([]byte, 0, identityResponseSize), snap, p)
 }
 
+// issueScratchSize holds a refresh response key and an inner refresh token.
+const issueScratchSize = 32 + token.RefreshV3Len + 128
+
 // appendIssue appends the identity response body (§4.7) for p to buf: the
 // advertising token, the wrapped refresh token and the expiry times, in the
 // order the reference writes them.
@@ -155,22 +158,29 @@ func (s *Server) appendIssue(buf []byte, snap *store.Snapshot, p issueParams) ([
 		OperatorType: 1, SiteID: p.siteID, PrivacyBits: p.privacyBits,
 		Established: p.established, FirstLevelHash: p.flh,
 	}
-	var innerBuf [token.RefreshV3Len + 128]byte
-	inner, err := token.AppendRefreshV3(innerBuf[:0], &rt, refresh.Key, s.rand)
+	// The inner refresh token and the response key are built in a pooled
+	// scratch buffer (local arrays would escape to the heap through the
+	// io.Reader calls) and cleared before it goes back.
+	scratch := s.bufs.Get(issueScratchSize)[:issueScratchSize]
+	defer func() {
+		clear(scratch)
+		s.bufs.Put(scratch)
+	}()
+	rrk := (*[32]byte)(scratch[:32])
+	inner, err := token.AppendRefreshV3(scratch[32:32], &rt, refresh.Key, s.rand)
 	if err != nil {
 		return nil, plainError(http.StatusInternalServerError, fmt.Errorf("refresh token: %w", err))
 	}
 	buf = append(buf, `","refresh_token":"`...)
 	// With enable_v2_encryption off the reference hands out the inner token
 	// and no refresh_response_key (V2PayloadHandler#passThrough, §1.6).
-	var rrk [32]byte
 	if s.opt.DisableV2Encryption {
 		buf = append(buf, inner...)
 	} else {
 		if _, err := io.ReadFull(s.rand, rrk[:]); err != nil {
 			return nil, plainError(http.StatusInternalServerError, err)
 		}
-		buf, err = token.WrapRefresh(buf, inner, &rrk, s.opt.Scope, refresh.Key, s.rand)
+		buf, err = token.WrapRefresh(buf, inner, rrk, s.opt.Scope, refresh.Key, s.rand)
 		if err != nil {
 			return nil, plainError(http.StatusInternalServerError, fmt.Errorf("refresh wrapper: %w", err))
 		}

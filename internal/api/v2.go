@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
@@ -28,6 +29,24 @@ type v2Request struct {
 
 	bufs     *bufpool.Pool
 	prefixed bool // the handler built its answer on responseBuf
+}
+
+// v2Requests recycles v2Request values: handlers are called through a
+// function value, so a request built on the stack would escape anyway.
+var v2Requests = sync.Pool{New: func() any { return new(v2Request) }}
+
+// newV2Request returns a pooled copy of r; free it when the answer is out.
+func newV2Request(r v2Request) *v2Request {
+	p := v2Requests.Get().(*v2Request)
+	*p = r
+	return p
+}
+
+// free clears r (it must not keep a request or a snapshot alive) and
+// recycles it; handlers do not keep r once they return.
+func (r *v2Request) free() {
+	*r = v2Request{}
+	v2Requests.Put(r)
 }
 
 // responseBuf returns a pooled buffer for the response JSON of at least n
@@ -129,7 +148,8 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 					return clientError(msgPayloadNotJSON)
 				}
 			}
-			v2r := &v2Request{ctx: r.Context(), header: r.Header, client: client, snap: snap, payload: payload, now: now, bufs: &s.bufs}
+			v2r := newV2Request(v2Request{ctx: r.Context(), header: r.Header, client: client, snap: snap, payload: payload, now: now, bufs: &s.bufs})
+			defer v2r.free()
 			resp, err := h(v2r)
 			if err != nil {
 				return err
@@ -155,7 +175,8 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 			}
 			return err
 		}
-		v2r := &v2Request{ctx: r.Context(), header: r.Header, client: client, snap: snap, payload: req.Payload, now: now, bufs: &s.bufs}
+		v2r := newV2Request(v2Request{ctx: r.Context(), header: r.Header, client: client, snap: snap, payload: req.Payload, now: now, bufs: &s.bufs})
+		defer v2r.free()
 		resp, err := h(v2r)
 		if err != nil {
 			return err

@@ -66,7 +66,10 @@ func Members(b []byte, fn func(key []byte, v Value) bool) error {
 	if i >= len(b) || b[i] != '{' {
 		return ErrSyntax
 	}
-	var keyBuf [64]byte
+	// An escaped key is decoded into keyBuf. It is allocated only then:
+	// a local array would escape to the heap on every call (fn may keep
+	// the key), and most keys have no escapes.
+	var keyBuf []byte
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		if skipSpace(b, i+1) != len(b) {
@@ -85,7 +88,8 @@ func Members(b []byte, fn func(key []byte, v Value) bool) error {
 		}
 		key := b[i+1 : kend-1]
 		if !plain {
-			key = Unquote(keyBuf[:0], b[i:kend])
+			keyBuf = Unquote(keyBuf[:0], b[i:kend])
+			key = keyBuf
 		}
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
