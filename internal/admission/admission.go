@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 )
 
 // Errors returned by Acquire.
@@ -48,6 +50,9 @@ type Config struct {
 	// MaxQueue bounds the number of waiting requests; <= 0 means no bound
 	// other than MaxWait.
 	MaxQueue int
+	// Clock times MaxWait; nil: the system clock. A waiting request arms
+	// its timer after it joined the queue.
+	Clock clock.Clock
 }
 
 // Controller admits requests against a Config. Create it with New.
@@ -112,12 +117,12 @@ func (c *Controller) Acquire(ctx context.Context, cost int64) (release func(), e
 	c.queue = append(c.queue, w)
 	c.mu.Unlock()
 
-	timer := time.NewTimer(c.cfg.MaxWait)
+	timer := clock.Or(c.cfg.Clock).NewTimer(c.cfg.MaxWait)
 	defer timer.Stop()
 	select {
 	case <-w.ready:
 		return c.releaser(cost), nil
-	case <-timer.C:
+	case <-timer.C():
 		err = ErrBusy
 	case <-ctx.Done():
 		err = ctx.Err()

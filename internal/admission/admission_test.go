@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 )
 
 func TestAcquireWithinBudget(t *testing.T) {
@@ -66,7 +67,8 @@ func TestOversizedRequestRunsAlone(t *testing.T) {
 }
 
 func TestWaiterGrantedOnRelease(t *testing.T) {
-	c := admission.New(admission.Config{Budget: 10, MaxWait: time.Hour})
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := admission.New(admission.Config{Budget: 10, MaxWait: time.Hour, Clock: clk})
 	rel, err := c.Acquire(context.Background(), 10)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +81,7 @@ func TestWaiterGrantedOnRelease(t *testing.T) {
 		}
 		got <- err
 	}()
-	waitFor(t, func() bool { return c.Stats().Waiting == 1 })
+	waitQueued(t, clk, c, 1)
 	rel()
 	if err := <-got; err != nil {
 		t.Fatalf("queued Acquire = %v; want admitted after release", err)
@@ -87,7 +89,8 @@ func TestWaiterGrantedOnRelease(t *testing.T) {
 }
 
 func TestQueueIsFIFO(t *testing.T) {
-	c := admission.New(admission.Config{Budget: 10, MaxWait: time.Hour})
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := admission.New(admission.Config{Budget: 10, MaxWait: time.Hour, Clock: clk})
 	rel, err := c.Acquire(context.Background(), 10)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +111,7 @@ func TestQueueIsFIFO(t *testing.T) {
 			order <- cost
 			r()
 		}()
-		waitFor(t, func() bool { return c.Stats().Waiting == i+1 })
+		waitQueued(t, clk, c, i+1)
 	}
 	rel()
 	wg.Wait()
@@ -118,13 +121,24 @@ func TestQueueIsFIFO(t *testing.T) {
 }
 
 func TestWaitTimesOut(t *testing.T) {
-	c := admission.New(admission.Config{Slots: 1, MaxWait: time.Millisecond})
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := admission.New(admission.Config{Slots: 1, MaxWait: time.Second, Clock: clk})
 	rel, err := c.Acquire(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rel()
-	if _, err := c.Acquire(context.Background(), 0); !errors.Is(err, admission.ErrBusy) {
+	got := make(chan error, 1)
+	go func() { _, err := c.Acquire(context.Background(), 0); got <- err }()
+	waitQueued(t, clk, c, 1)
+	clk.Advance(999 * time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("Acquire before MaxWait = %v; want it still waiting", err)
+	default:
+	}
+	clk.Advance(time.Millisecond)
+	if err := <-got; !errors.Is(err, admission.ErrBusy) {
 		t.Fatalf("Acquire past MaxWait = %v; want ErrBusy", err)
 	}
 	if got := c.Stats(); got.Waiting != 0 || got.Rejected != 1 {
@@ -133,7 +147,8 @@ func TestWaitTimesOut(t *testing.T) {
 }
 
 func TestContextCancelLeavesQueue(t *testing.T) {
-	c := admission.New(admission.Config{Slots: 1, MaxWait: time.Hour})
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := admission.New(admission.Config{Slots: 1, MaxWait: time.Hour, Clock: clk})
 	rel, err := c.Acquire(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +156,7 @@ func TestContextCancelLeavesQueue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan error, 1)
 	go func() { _, err := c.Acquire(ctx, 0); got <- err }()
-	waitFor(t, func() bool { return c.Stats().Waiting == 1 })
+	waitQueued(t, clk, c, 1)
 	cancel()
 	if err := <-got; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Acquire with cancelled ctx = %v; want context.Canceled", err)
@@ -153,7 +168,8 @@ func TestContextCancelLeavesQueue(t *testing.T) {
 }
 
 func TestMaxQueue(t *testing.T) {
-	c := admission.New(admission.Config{Slots: 1, MaxWait: time.Hour, MaxQueue: 1})
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := admission.New(admission.Config{Slots: 1, MaxWait: time.Hour, MaxQueue: 1, Clock: clk})
 	rel, err := c.Acquire(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +177,7 @@ func TestMaxQueue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Acquire(ctx, 0); close(done) }()
-	waitFor(t, func() bool { return c.Stats().Waiting == 1 })
+	waitQueued(t, clk, c, 1)
 	if _, err := c.Acquire(context.Background(), 0); !errors.Is(err, admission.ErrBusy) {
 		t.Fatalf("Acquire with a full queue = %v; want ErrBusy", err)
 	}
@@ -286,15 +302,17 @@ func TestContainerMemoryLimit(t *testing.T) {
 	})
 }
 
-// waitFor polls cond: the queue state it waits on changes in another
-// goroutine, and Stats is the only way to observe it.
-func waitFor(t *testing.T, cond func() bool) {
+// waitQueued waits until n requests are queued: a waiter arms its MaxWait
+// timer on the fake clock right after joining the queue, so n armed timers
+// mean n waiters, with no polling.
+func waitQueued(t *testing.T, clk *clock.Fake, c *admission.Controller, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := clk.BlockUntil(ctx, n); err != nil {
+		t.Fatalf("%d waiters never queued: %v", n, err)
+	}
+	if got := c.Stats().Waiting; got != n {
+		t.Fatalf("Stats().Waiting = %d with %d timers armed; want %d", got, n, n)
 	}
 }

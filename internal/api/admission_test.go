@@ -14,6 +14,7 @@ import (
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 )
 
 // bulkPaths are the routes behind admission, with a payload each accepts.
@@ -87,7 +88,8 @@ func TestBulkRoutesMemoryBudget(t *testing.T) {
 // TestBulkRoutesQueue checks that a waiting request is served once the
 // running one finishes, within the queue wait.
 func TestBulkRoutesQueue(t *testing.T) {
-	cpu := admission.New(admission.Config{Slots: 1, MaxWait: time.Minute})
+	clk := clock.NewFake(time.Now())
+	cpu := admission.New(admission.Config{Slots: 1, MaxWait: time.Minute, Clock: clk})
 	f := newFixture(t, api.Options{Admission: api.Admission{CPU: cpu}})
 	release, err := cpu.Acquire(context.Background(), 0)
 	if err != nil {
@@ -101,7 +103,12 @@ func TestBulkRoutesQueue(t *testing.T) {
 			t.Errorf("queued request: %v", err)
 		}
 	}()
-	waitFor(t, func() bool { return cpu.Stats().Waiting == 1 })
+	// The queued request arms its wait timer once it is in the queue.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := clk.BlockUntil(ctx, 1); err != nil || cpu.Stats().Waiting != 1 {
+		t.Fatalf("request not queued: %v, Stats() = %+v", err, cpu.Stats())
+	}
 	release()
 	wg.Wait()
 }

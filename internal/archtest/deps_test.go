@@ -54,7 +54,7 @@ var leafAllowed = map[string][]string{
 	"internal/egress":   nil,
 
 	// admission sizes and meters memory; it knows nothing of HTTP.
-	"internal/admission": nil,
+	"internal/admission": {"internal/clock"},
 }
 
 // rules: an import (prefix) and the packages (prefixes) that may use it.
