@@ -8,6 +8,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/cstg"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 )
@@ -134,10 +135,8 @@ func (s *Server) clientGenerate(w http.ResponseWriter, r *http.Request) (err err
 		optedOut = true
 		resp = statusResponse(statusOptout)
 	} else {
-		b, err := s.issue(snap, issueParams{
-			typ: kind.Type(), flh: flh, siteID: kp.SiteID,
-			privacyBits: privacyClientGenerated, established: nowMs, nowMs: nowMs,
-		})
+		b, err := s.issue(snap, &issuer.Params{Type: kind.Type(), FLH: flh, SiteID: kp.SiteID,
+			PrivacyBits: issuer.ClientGenerated, Established: nowMs, NowMs: nowMs})
 		if err != nil {
 			return err
 		}

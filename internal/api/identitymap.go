@@ -115,6 +115,22 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	return append(out, `},"status":"success"}`...), nil
 }
 
+// inputField is one request key naming an identity input.
+type inputField struct {
+	key  string
+	kind identity.InputKind
+}
+
+// inputFields lists the identity keys in the reference's order; phone keys
+// only with phone support (§2.1 step 1).
+func inputFields(phone bool) []inputField {
+	f := []inputField{{"email", identity.KindEmail}, {"email_hash", identity.KindEmailHash}}
+	if phone {
+		f = append(f, inputField{"phone", identity.KindPhone}, inputField{"phone_hash", identity.KindPhoneHash})
+	}
+	return f
+}
+
 func (s *Server) exactlyOneMissing() *Error {
 	if s.opt.DisablePhone {
 		return clientError(msgExactlyOneInputEmail)

@@ -32,9 +32,8 @@ func (s *Server) handleLogout(req *v2Request) ([]byte, error) {
 	} else if err != nil {
 		return nil, invalid
 	}
-	fields, kind, ih := in.fields, in.kind, in.hash
-	flh := identity.FirstLevelHash(ih, req.snap.Salts.FirstLevel())
-	raw, err := s.rawUID(req.snap, &flh, kind.Type(), req.now.UnixMilli())
+	flh := identity.FirstLevelHash(in.Hash, req.snap.Salts.FirstLevel())
+	raw, err := s.rawUID(req.snap, &flh, in.Kind.Type(), req.now.UnixMilli())
 	if err != nil {
 		return nil, plainError(http.StatusInternalServerError, err)
 	}
@@ -43,15 +42,7 @@ func (s *Server) handleLogout(req *v2Request) ([]byte, error) {
 	}
 	l := optout.Logout{FLH: flh, AdvertisingID: raw.Bytes(), TraceID: req.header.Get("UID-Trace-Id")}
 	// Optional audit fields, forwarded as given (camelCase clientIp).
-	if v := fields.email; set(v) {
-		l.Email = valueString(v)
-	}
-	if v := fields.phone; set(v) {
-		l.Phone = valueString(v)
-	}
-	if v := fields.clientIP; set(v) {
-		l.ClientIP = valueString(v)
-	}
+	l.Email, l.Phone, l.ClientIP = in.Audit()
 	if err := s.opt.Logouts.Logout(req.ctx, l); err != nil {
 		return nil, plainError(http.StatusInternalServerError, fmt.Errorf("logout: %w", err))
 	}

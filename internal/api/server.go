@@ -17,6 +17,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/bufpool"
 	"github.com/uid2-private-operator/uid2-operator/internal/framing"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
+	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
 	"github.com/uid2-private-operator/uid2-operator/internal/keyshare"
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
@@ -128,6 +129,8 @@ type Server struct {
 	optouts *optout.Policy
 	// mapping configures the identity-map engine and raw UID derivation.
 	mapping mapping.Config
+	// issuer issues, refreshes and validates identities.
+	issuer issuer.Config
 	// keys configures the key documents.
 	keys keyshare.Options
 	// busyLog and mandatedLog rate-limit warnings a client can cause at
@@ -160,6 +163,8 @@ func New(opt Options) *Server {
 	s.keys = keyshare.Options{Scope: s.opt.Scope, AllowClockSkewSeconds: s.opt.AllowClockSkewSeconds,
 		SiteData: s.opt.CSTG, AppNames: s.opt.ProvideAppNames}
 	s.mapping = mapping.Config{Scope: opt.Scope, IdentityV3: opt.IdentityV3, OptOuts: s.optouts}
+	s.issuer = issuer.Config{Scope: opt.Scope, Plain: opt.DisableV2Encryption, Mapping: &s.mapping, OptOuts: s.optouts,
+		Rand: s.rand, Bufs: &s.bufs}
 	s.inputs = inputFields(!opt.DisablePhone)
 	s.mux = http.NewServeMux()
 	s.routes()

@@ -1,4 +1,4 @@
-package api
+package issuer
 
 import (
 	"testing"
@@ -21,7 +21,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		got, gotOK := decodeRequest(payload)
+		got, gotOK := decodeFields(payload)
 		want, wantOK := jsonscan.DecodeObject(payload)
 		if payload != nil && wantOK && want == nil {
 			// JSON null decodes into a nil map; the token routes never see it
