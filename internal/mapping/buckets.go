@@ -20,13 +20,14 @@ func AppendBuckets(dst []byte, snap *store.Snapshot, nowMs, sinceMs int64) []byt
 	dst = append(dst, '[')
 	first := true
 	var id []byte
-	set.At(nowMs).Table.ModifiedSince(sinceMs, func(_ int, e salts.Entry) {
+	sn := set.At(nowMs)
+	sn.Table.ModifiedSince(sinceMs, func(i int, e salts.Entry) {
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
 		dst = append(dst, `{"bucket_id":`...)
-		id = set.AppendBucketID(id[:0], e.ID)
+		id = set.AppendBucketIDAt(id[:0], sn, i, e.ID)
 		dst = jsonw.AppendString(dst, bytesString(id))
 		dst = append(dst, `,"last_updated":"`...)
 		dst = time.UnixMilli(e.LastUpdated).UTC().AppendFormat(dst, lastUpdatedLayout)

@@ -72,6 +72,7 @@ type Counts struct {
 type Mapper struct {
 	cfg    *Config
 	set    *store.SaltSet
+	snap   *salts.Snapshot // the one in force at nowMs; table is its Table
 	table  *salts.Table
 	flSalt string
 	env    identity.Environment
@@ -83,6 +84,7 @@ type Mapper struct {
 	// lookup takes the hash, and V4Key.SetRawUID the UID, through an
 	// interface, which would move a local to the heap for every identity.
 	flh      [32]byte
+	bucket   int // index of entry in table
 	entry    salts.Entry
 	current  identity.RawUID
 	previous identity.RawUID
@@ -104,8 +106,9 @@ type Mapper struct {
 // New returns a Mapper for snap's salts at nowMs (epoch milliseconds).
 func New(cfg *Config, snap *store.Snapshot, nowMs int64) *Mapper {
 	env, _ := identity.ParseEnvironment(snap.Runtime.IdentityEnvironment)
+	sn := snap.Salts.At(nowMs)
 	return &Mapper{
-		cfg: cfg, set: snap.Salts, table: snap.Salts.At(nowMs).Table,
+		cfg: cfg, set: snap.Salts, snap: sn, table: sn.Table,
 		flSalt: snap.Salts.FirstLevel(), env: env, nowMs: nowMs,
 		scratch: make([]byte, 0, 256), bucketID: make([]byte, 0, 32),
 	}
@@ -150,7 +153,7 @@ func (m *Mapper) AppendV2(dst []byte, kind identity.InputKind, arr []byte) ([]by
 		dst = append(dst, `,"advertising_id":"`...)
 		dst = m.current.AppendBase64(dst)
 		dst = append(dst, `","bucket_id":`...)
-		m.bucketID = m.set.AppendBucketID(m.bucketID[:0], m.entry.ID)
+		m.bucketID = m.set.AppendBucketIDAt(m.bucketID[:0], m.snap, m.bucket, m.entry.ID)
 		dst = jsonw.AppendString(dst, bytesString(m.bucketID))
 		dst = append(dst, '}')
 	}
@@ -285,7 +288,8 @@ func (m *Mapper) mapOne(kind identity.InputKind, in []byte) (reason string, err 
 		return reasonOptout, nil
 	}
 	m.counts.Mapped++
-	m.entry = m.table.Entry(identity.BucketIndex(&m.flh, m.table.Len()))
+	m.bucket = identity.BucketIndex(&m.flh, m.table.Len())
+	m.entry = m.table.Entry(m.bucket)
 	return "", m.uid(&m.current, typ, m.entry.CurrentSalt, m.entry.CurrentKey)
 }
 

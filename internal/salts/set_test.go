@@ -211,6 +211,46 @@ func TestBucketIDKnownAnswers(t *testing.T) {
 			if got := string(s.AppendBucketID([]byte("x:"), id)); got != "x:"+want {
 				t.Errorf("AppendBucketID(x:, %d) = %q; want %q", id, got, "x:"+want)
 			}
+			// The cached form, on a fresh set whose bucket 0 has id:
+			// computed, then unpacked from the cache.
+			fresh, err := salts.NewSet(md, []*salts.Table{oneBucket(t, 1)}, time.Unix(0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for round := range 2 {
+				if got := string(fresh.AppendBucketIDAt([]byte("x:"), &fresh.Snapshots()[0], 0, id)); got != "x:"+want {
+					t.Errorf("AppendBucketIDAt(x:, bucket 0, %d), call %d = %q; want %q", id, round+1, got, "x:"+want)
+				}
+			}
 		}
+	}
+}
+
+// TestBucketIDCache: the cached bucket ids equal the encoded ones for ids of
+// every length, including those too long to pack (over 10 characters), and
+// an index outside the snapshot falls back to encoding.
+func TestBucketIDCache(t *testing.T) {
+	md := salts.Metadata{Version: 1, FirstLevel: "f", IDPrefix: "p", IDSecret: "HF6Qz42HBbVHINxhh191dB09BCuTWyBkNtrNicO4ZCw=",
+		Files: []salts.File{{Effective: 1, Location: "l", Size: 1}}}
+	short, long := false, false
+	for _, id := range []int64{0, 1, 61, 62, 1000000, 1 << 31, 1 << 40, 1 << 50, 1<<62 + 12345} {
+		s, err := salts.NewSet(md, []*salts.Table{oneBucket(t, 1)}, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s.BucketID(id)
+		short = short || len(want)-1 <= 10
+		long = long || len(want)-1 > 10
+		for round := range 2 {
+			if got := string(s.AppendBucketIDAt(nil, &s.Snapshots()[0], 0, id)); got != want {
+				t.Errorf("id %d call %d: cached %q; encoded %q", id, round+1, got, want)
+			}
+		}
+		if got := string(s.AppendBucketIDAt(nil, &s.Snapshots()[0], 1, id)); got != want {
+			t.Errorf("id %d at an index past the table: %q; want %q", id, got, want)
+		}
+	}
+	if !short || !long {
+		t.Errorf("ids packed: %v, too long to pack: %v; want both covered", short, long)
 	}
 }
