@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"unsafe"
 
-	"github.com/uid2-private-operator/uid2-operator/internal/identity"
-	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
@@ -51,51 +49,17 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	if req.payload == nil {
 		return nil, mandated(unknownError(msgMapV2Unknown, fmt.Errorf("empty payload")))
 	}
-	var vals [4]jsonscan.Value // by InputKind-1; Vert.x keeps the last duplicate
-	if err := jsonscan.Members(req.payload, func(key []byte, v jsonscan.Value) bool {
-		if k, ok := identity.ParseInputKind(bytesString(key)); ok {
-			vals[k-1] = v
-		}
-		return true
-	}); err != nil {
+	chosen, arr, err := mapping.ParseV2(req.payload, !s.opt.DisablePhone)
+	var notArray *mapping.NotArrayError
+	switch {
+	case errors.Is(err, mapping.ErrNotJSON):
 		return nil, clientError(msgPayloadNotJSON)
-	}
-	// The reference checks the keys in order and answers with the first
-	// problem it meets; phone keys are not even read without phone support.
-	var chosen identity.InputKind
-	seen := false
-	for _, f := range s.inputs {
-		v := vals[f.kind-1]
-		switch v.Kind {
-		case jsonscan.Invalid, jsonscan.Null:
-			continue
-		case jsonscan.Array:
-		default:
-			return nil, clientError(f.key + msgMustBeArraySuffix)
-		}
-		seen = true
-		if it := jsonscan.Elements(v.Raw); hasNext(&it) {
-			if chosen != 0 {
-				return nil, s.exactlyOneMissing()
-			}
-			chosen = f.kind
-		}
-	}
-	if !seen {
+	case errors.As(err, &notArray):
+		return nil, clientError(notArray.Key + msgMustBeArraySuffix)
+	case errors.Is(err, mapping.ErrInputCount):
 		return nil, s.exactlyOneMissing()
-	}
-	var arr []byte
-	if chosen != 0 {
-		arr = vals[chosen-1].Raw
-	}
-	for it := jsonscan.Elements(arr); ; {
-		v, ok := it.Next()
-		if !ok {
-			break
-		}
-		if v.Kind == jsonscan.Null {
-			return nil, mandated(unknownError(msgMapV2Unknown, fmt.Errorf("null element in %s", chosen)))
-		}
+	case errors.Is(err, mapping.ErrNullElement):
+		return nil, mandated(unknownError(msgMapV2Unknown, err))
 	}
 	if err := serviceLinkOK(req.client); err != nil {
 		return nil, err
@@ -107,7 +71,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	m := s.newMapper(req)
 	// An answer is about four times its input (identifier, raw UID, bucket).
 	out := req.responseBuf(4*len(arr) + 256)
-	out, err := m.AppendV2(append(out, `{"body":{`...), chosen, arr)
+	out, err = m.AppendV2(append(out, `{"body":{`...), chosen, arr)
 	if err != nil {
 		return nil, unknownError(msgMapV2Unknown, err)
 	}
@@ -115,32 +79,11 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	return append(out, `},"status":"success"}`...), nil
 }
 
-// inputField is one request key naming an identity input.
-type inputField struct {
-	key  string
-	kind identity.InputKind
-}
-
-// inputFields lists the identity keys in the reference's order; phone keys
-// only with phone support (§2.1 step 1).
-func inputFields(phone bool) []inputField {
-	f := []inputField{{"email", identity.KindEmail}, {"email_hash", identity.KindEmailHash}}
-	if phone {
-		f = append(f, inputField{"phone", identity.KindPhone}, inputField{"phone_hash", identity.KindPhoneHash})
-	}
-	return f
-}
-
 func (s *Server) exactlyOneMissing() *Error {
 	if s.opt.DisablePhone {
 		return clientError(msgExactlyOneInputEmail)
 	}
 	return clientError(msgExactlyOneInput)
-}
-
-func hasNext(it *jsonscan.Iter) bool {
-	_, ok := it.Next()
-	return ok
 }
 
 // handleIdentityMapV3 is POST /v3/identity/map (§2.6): any mix of the four
@@ -154,42 +97,28 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 	if req.payload == nil {
 		return nil, clientError(missing)
 	}
-	// The route skips the envelope's JSON check (v2Validating): Members
-	// validates the whole payload even after the callback stops, so a syntax
-	// error anywhere wins over a bad member earlier in it, as in §1.4 step 7.
-	var vals [4]jsonscan.Value
-	members, bad := 0, false
-	if err := jsonscan.Members(req.payload, func(key []byte, v jsonscan.Value) bool {
-		members++
-		k, ok := identity.ParseInputKind(bytesString(key))
-		if !ok || (v.Kind != jsonscan.Array && v.Kind != jsonscan.Null) {
-			bad = true // unknown property (link_id too) or not an array
-			return false
-		}
-		vals[k-1] = v // a later duplicate wins, null clears
-		return true
-	}); err != nil {
-		return nil, clientError(msgPayloadNotJSON)
-	}
+	// The route skips the envelope's JSON check (uncheckedPayload): ParseV3
+	// validates the whole payload itself.
+	vals, err := mapping.ParseV3(req.payload)
 	switch {
-	case members == 0:
+	case errors.Is(err, mapping.ErrNotJSON):
+		return nil, clientError(msgPayloadNotJSON)
+	case errors.Is(err, mapping.ErrInputCount):
 		return nil, clientError(missing)
-	case bad:
+	case err != nil:
 		return nil, clientError(msgIncorrectFormat)
 	}
 	if req.client.ServiceID != 0 {
 		// Parsing errors come before the service-link answer.
-		for _, v := range vals {
-			if !validV3Array(v) {
-				return nil, clientError(msgIncorrectFormat)
-			}
+		if err := mapping.ValidV3(&vals); err != nil {
+			return nil, clientError(msgIncorrectFormat)
 		}
 		return nil, serviceLinkOK(req.client)
 	}
 
 	m := s.newMapper(req)
 	out := req.responseBuf(4*len(req.payload) + 256)
-	out, err := m.AppendV3(append(out, `{"body":{`...), &vals)
+	out, err = m.AppendV3(append(out, `{"body":{`...), &vals)
 	switch {
 	case errors.Is(err, mapping.ErrIncorrectFormat):
 		return nil, clientError(msgIncorrectFormat)
@@ -198,23 +127,6 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 	}
 	s.reportMap(m, "/v3/identity/map", req.client)
 	return append(out, `},"status":"success"}`...), nil
-}
-
-// validV3Array reports whether v is absent, null, or an array of scalars
-// that Jackson coerces to strings.
-func validV3Array(v jsonscan.Value) bool {
-	if v.Kind != jsonscan.Array {
-		return true
-	}
-	for it := jsonscan.Elements(v.Raw); ; {
-		e, ok := it.Next()
-		if !ok {
-			return true
-		}
-		if e.Kind != jsonscan.String && e.Kind != jsonscan.Number && e.Kind != jsonscan.Bool {
-			return false
-		}
-	}
 }
 
 // newMapper returns the identity-map engine for one request.

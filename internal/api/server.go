@@ -118,13 +118,12 @@ type Options struct {
 // Server serves the public API. Create it with New; it is safe for
 // concurrent use.
 type Server struct {
-	opt    Options
-	log    *slog.Logger
-	now    func() time.Time
-	rand   io.Reader
-	mux    *http.ServeMux
-	inputs []inputField
-	bufs   bufpool.Pool
+	opt  Options
+	log  *slog.Logger
+	now  func() time.Time
+	rand io.Reader
+	mux  *http.ServeMux
+	bufs bufpool.Pool
 	// optouts decides opt-out: test identities, special hashes, opt.OptOuts.
 	optouts *optout.Policy
 	// mapping configures the identity-map engine and raw UID derivation.
@@ -165,7 +164,6 @@ func New(opt Options) *Server {
 	s.mapping = mapping.Config{Scope: opt.Scope, IdentityV3: opt.IdentityV3, OptOuts: s.optouts}
 	s.issuer = issuer.Config{Scope: opt.Scope, Plain: opt.DisableV2Encryption, Mapping: &s.mapping, OptOuts: s.optouts,
 		Rand: s.rand, Bufs: &s.bufs}
-	s.inputs = inputFields(!opt.DisablePhone)
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s
