@@ -46,6 +46,8 @@ func serviceLinkOK(c *store.Client) error {
 // identity v2","status":"unknown"}, because that is what deployed clients of
 // the reference observe; a 400 would be friendlier but would differ.
 func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
+	// Counted before the payload is checked, as the reference does.
+	s.opt.Metrics.SDKVersion(req.snap, req.client, "/v2/identity/map", headerValue(req.header, headerClientVersion))
 	if req.payload == nil {
 		return nil, mandated(unknownError(msgMapV2Unknown, fmt.Errorf("empty payload")))
 	}

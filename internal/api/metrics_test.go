@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/api"
+	"github.com/uid2-private-operator/uid2-operator/internal/client"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
+	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 )
 
@@ -277,6 +281,67 @@ func TestMetricsAppVersionHeader(t *testing.T) {
 	if got := sum(t, fams, "uid2_client_versions_total", nil); got != 3 {
 		t.Errorf("uid2_client_versions_total = %v in all; want 3 (a header without = is not counted)", got)
 	}
+}
+
+// TestMetricsSDKVersionHeader: X-UID2-Client-Version counts in
+// uid2_client_sdk_versions_total on /v2/token/refresh and /v2/identity/map
+// (failed requests too), each under its own path, and on no other route: the
+// reference records operator-served SDK usage in those two handlers only.
+// Regression: /v2/identity/map calls of the official Python SDK were not
+// counted.
+func TestMetricsSDKVersionHeader(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
+	ctx := context.Background()
+	const version = "uid2-client-python-2.9.0"
+	hc := &http.Client{Transport: headerTransport{name: "X-UID2-Client-Version", value: version, next: f.srv.Client().Transport}}
+	sdk := func(c localdata.Credential) *client.Client {
+		cl := f.client(c)
+		cl.HTTP = hc
+		return cl
+	}
+	gen, mapper := sdk(f.creds.Generator), sdk(f.creds.Mapper)
+	id := decodeIdentity(t, generate(t, gen, `{"email":"sdk-version@example.com"}`).Body)
+	if _, err := gen.Refresh(ctx, id.RefreshToken, id.RefreshResponseKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mapper.Do(ctx, "/v2/identity/map", []byte(`{"email":["a@example.com"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mapper.Do(ctx, "/v2/identity/map", []byte(`{"email":"not-an-array"}`)); err == nil {
+		t.Fatal("a malformed identity map request succeeded")
+	}
+	if _, err := mapper.Do(ctx, "/v3/identity/map", []byte(`{"email":["a@example.com"]}`)); err != nil {
+		t.Fatal(err)
+	}
+
+	fams := gather(t, reg)
+	site := func(c localdata.Credential) string { return strconv.Itoa(int(c.SiteID)) }
+	for _, tc := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"path": "/v2/token/refresh", "site_id": site(f.creds.Generator), "client_version": version}, 1},
+		{map[string]string{"path": "/v2/identity/map", "site_id": site(f.creds.Mapper), "client_version": version}, 2},
+		{map[string]string{"path": "/v3/identity/map"}, 0},
+		{map[string]string{"path": "/v2/token/generate"}, 0},
+	} {
+		if got := sum(t, fams, "uid2_client_sdk_versions_total", tc.labels); got != tc.want {
+			t.Errorf("uid2_client_sdk_versions_total%v = %v; want %v", tc.labels, got, tc.want)
+		}
+	}
+}
+
+// headerTransport sets one request header, as an SDK does on every call.
+type headerTransport struct {
+	name, value string
+	next        http.RoundTripper
+}
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(h.name, h.value)
+	return h.next.RoundTrip(r)
 }
 
 // TestMetricsConcurrentRequests: label children are resolved and counted

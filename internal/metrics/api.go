@@ -515,7 +515,9 @@ func (m *API) TCFUsed(c *store.Client) {
 	}
 }
 
-// SDKVersion counts a refresh's X-UID2-Client-Version (operator-served SDK usage).
+// SDKVersion counts the X-UID2-Client-Version of a token refresh or a
+// /v2/identity/map request, the two routes on which the reference records
+// operator-served SDK usage (not /v3/identity/map, not generate).
 func (m *API) SDKVersion(snap *store.Snapshot, c *store.Client, path, version string) {
 	if m == nil || c == nil || version == "" {
 		return
