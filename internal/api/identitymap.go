@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"unsafe"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -141,10 +140,4 @@ func (s *Server) reportMap(m *mapping.Mapper, path string, c *store.Client) {
 	n := m.Counts()
 	s.opt.Metrics.IdentityMap(c, path, &n.PerKind, n.Invalid, n.OptedOut)
 	s.opt.Metrics.RawUIDsDerived(&n.UIDs)
-}
-
-// bytesString views b as a string without copying, for read-only calls that
-// do not retain it. b must not change while the string is in use.
-func bytesString(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -2,10 +2,9 @@ package api
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
-	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 )
 
 // Opt-out status wire messages (operator-api.md §2.8); clients match this
@@ -46,37 +45,7 @@ func (s *Server) handleOptoutStatus(req *v2Request) ([]byte, error) {
 	if jsonscan.Len(ids.Raw) > s.opt.OptoutStatusMaxRequestSize {
 		return nil, clientError(msgPayloadTooLarge)
 	}
-	out := make([]byte, 0, 256)
-	out = append(out, `{"body":{"opted_out":[`...)
-	var scratch []byte
-	inputs, optedOut := 0, 0
-	for it := jsonscan.Elements(ids.Raw); ; {
-		v, ok := it.Next()
-		if !ok {
-			break
-		}
-		inputs++
-		if v.Kind == jsonscan.Null || s.opt.OptOuts == nil {
-			continue // getString gives null, which no opt-out entry has
-		}
-		id := v.Raw // other values are looked up by their JSON text
-		if v.Kind == jsonscan.String {
-			id = v.Content(scratch[:0])
-		}
-		ts, found := s.opt.OptOuts.AdvertisingIDTimestamp(bytesString(id))
-		if !found {
-			continue
-		}
-		optedOut++
-		if out[len(out)-1] != '[' {
-			out = append(out, ',')
-		}
-		out = append(out, `{"advertising_id":`...)
-		out = jsonw.AppendString(out, bytesString(id))
-		out = append(out, `,"opted_out_since":`...)
-		out = strconv.AppendInt(out, ts*1000, 10)
-		out = append(out, '}')
-	}
+	out, inputs, optedOut := optout.AppendStatus(append(make([]byte, 0, 256), `{"body":{"opted_out":`...), ids.Raw, s.opt.OptOuts)
 	s.opt.Metrics.OptoutStatus(req.client, inputs, optedOut)
-	return append(out, `]},"status":"success"}`...), nil
+	return append(out, `},"status":"success"}`...), nil
 }

@@ -49,7 +49,7 @@ var leafAllowed = map[string][]string{
 	"internal/envelope": {"internal/identity", "internal/jsonscan", "internal/b64"},
 	"internal/token":    {"internal/identity", "internal/aesgcm", "internal/b64"},
 	"internal/salts":    {"internal/hashids"},
-	"internal/optout":   {"internal/identity"},
+	"internal/optout":   {"internal/identity", "internal/jsonscan", "internal/jsonw"},
 	"internal/config":   {"internal/identity"},
 	"internal/egress":   nil,
 
