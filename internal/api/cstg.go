@@ -10,6 +10,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics/httpmetrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 )
 
@@ -103,7 +104,7 @@ func (s *Server) clientGenerate(w http.ResponseWriter, r *http.Request) (err err
 	defer func() {
 		p := metrics.PlatformInApp
 		if !req.HasApp {
-			p = platformOf(r.Header)
+			p = httpmetrics.Platform(r.Header)
 		}
 		s.opt.Metrics.TokenResponse(snap, kp.SiteID, metrics.EndpointCSTG, cstgStatus(err, optedOut), p)
 	}()

@@ -22,6 +22,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/keyshare"
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics/httpmetrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/ratelog"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -173,7 +174,7 @@ func New(opt Options) *Server {
 // rejects requests that carried both Content-Length and Transfer-Encoding
 // when served from a framing.GuardListener with framing.ConnContext.
 func (s *Server) Handler() http.Handler {
-	next := unrouted(s.opt.Metrics, s.cors(s.mux))
+	next := httpmetrics.Unrouted(s.opt.Metrics, s.cors(s.mux))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !framing.Reject(w, r) {
 			next.ServeHTTP(w, r)
@@ -202,20 +203,20 @@ func (s *Server) routes() {
 		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
 		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
 	} {
-		s.mux.Handle(rt.pattern, instrument(s.opt.Metrics, rt.pattern, s.adapt(rt.handle)))
+		s.mux.Handle(rt.pattern, httpmetrics.Instrument(s.opt.Metrics, rt.pattern, s.adapt(rt.handle)))
 	}
 	if s.opt.Status != nil {
 		const pattern = "GET /ops/status"
-		s.mux.Handle(pattern, instrument(s.opt.Metrics, pattern, s.adapt(s.handleStatus)))
+		s.mux.Handle(pattern, httpmetrics.Instrument(s.opt.Metrics, pattern, s.adapt(s.handleStatus)))
 	}
 	if s.opt.CSTG {
 		const pattern = "POST /v2/token/client-generate"
-		s.mux.Handle(pattern, instrument(s.opt.Metrics, pattern, s.adapt(s.handleCSTG)))
+		s.mux.Handle(pattern, httpmetrics.Instrument(s.opt.Metrics, pattern, s.adapt(s.handleCSTG)))
 	}
 	if !s.opt.DisableOptoutStatus {
 		roles := store.RoleMapper | store.RoleSharer | store.RoleIDReader
 		const pattern = "POST /v2/optout/status"
-		s.mux.Handle(pattern, instrument(s.opt.Metrics, pattern, s.adapt(s.v2Bulk(roles, s.handleOptoutStatus, 0))))
+		s.mux.Handle(pattern, httpmetrics.Instrument(s.opt.Metrics, pattern, s.adapt(s.v2Bulk(roles, s.handleOptoutStatus, 0))))
 	}
 }
 

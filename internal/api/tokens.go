@@ -10,6 +10,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics/httpmetrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/optout"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 	"github.com/uid2-private-operator/uid2-operator/internal/tcf"
@@ -23,7 +24,7 @@ func (s *Server) handleGenerate(req *v2Request) ([]byte, error) {
 		return nil, err
 	}
 	outcome := func(st metrics.TokenStatus) {
-		s.opt.Metrics.TokenResponse(req.snap, req.client.SiteID, metrics.EndpointGenerate, st, platformOf(req.header))
+		s.opt.Metrics.TokenResponse(req.snap, req.client.SiteID, metrics.EndpointGenerate, st, httpmetrics.Platform(req.header))
 	}
 	// EUID checks TCF consent whenever the key is present, even as null (§2.1 step 3).
 	if consent, has := in.TCFConsent(); has && s.opt.Scope == identity.ScopeEUID {
@@ -140,7 +141,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	caller := snap.Clients.ByKey(bearerKey(r))
 	authenticated := caller != nil
 	if authenticated {
-		noteClient(w, snap, caller)
+		httpmetrics.NoteClient(w, snap, caller)
 	}
 	now := s.now()
 	nowMs := now.UnixMilli()
@@ -206,7 +207,7 @@ func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *sto
 	if caller != nil {
 		site, known = caller.SiteID, true
 	} else if known {
-		noteSite(w, snap, site)
+		httpmetrics.NoteSite(w, snap, site)
 	}
 	if !known {
 		return
@@ -215,7 +216,7 @@ func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *sto
 		m.RefreshReceived(snap, site, out.Token.Version == token.VersionV2)
 	}
 	if caller != nil {
-		m.SDKVersion(snap, caller, "/v2/token/refresh", header(r, headerClientVersion))
+		m.SDKVersion(snap, caller, "/v2/token/refresh", httpmetrics.Header(r.Header, httpmetrics.ClientVersion))
 	}
 	st := metrics.TokenSuccess
 	switch {
@@ -228,7 +229,7 @@ func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *sto
 	case out.Result == issuer.RefreshExpired:
 		st = metrics.TokenExpiredToken
 	}
-	m.TokenResponse(snap, site, metrics.EndpointRefresh, st, platformOf(r.Header))
+	m.TokenResponse(snap, site, metrics.EndpointRefresh, st, httpmetrics.Platform(r.Header))
 	if st == metrics.TokenSuccess {
 		contact := ""
 		if caller != nil {
@@ -236,7 +237,7 @@ func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *sto
 		}
 		since := time.Duration(nowMs-out.Token.Created) * time.Millisecond
 		ttl := time.Duration(snap.Runtime.IdentityTokenExpiresAfterSeconds) * time.Second
-		m.RefreshedAfter(snap, site, contact, header(r, "Origin") != "", since, ttl)
+		m.RefreshedAfter(snap, site, contact, httpmetrics.Header(r.Header, "Origin") != "", since, ttl)
 	}
 }
 

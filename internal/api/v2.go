@@ -13,6 +13,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonw"
+	"github.com/uid2-private-operator/uid2-operator/internal/metrics/httpmetrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -131,7 +132,7 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 		if err != nil {
 			return err
 		}
-		noteClient(w, snap, client)
+		httpmetrics.NoteClient(w, snap, client)
 		if admit {
 			release, err := s.admit(w, r, s.opt.Admission.CPU, 0, "cpu")
 			if err != nil {

@@ -1,4 +1,9 @@
-package api
+// Package httpmetrics is the HTTP side of the API's request metrics: a
+// pooled recorder that captures each request's status and client, the
+// per-route wrapper, the wrapper that counts requests no route takes, and
+// the header readers the metrics need. The families and their recording
+// live in internal/metrics, which knows nothing of HTTP.
+package httpmetrics
 
 import (
 	"net/http"
@@ -9,10 +14,6 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/metrics"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
-
-// The metric families and their recording live in internal/metrics; this
-// file is the HTTP side: a pooled recorder that captures each request's
-// status and client, and the wrappers that hand them to metrics.API.
 
 // statusRecorder captures the status code and the authenticated client for
 // metrics. Recorders are pooled: the request path allocates none.
@@ -41,23 +42,23 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// noteClient records the authenticated client on w, if w records.
-func noteClient(w http.ResponseWriter, snap *store.Snapshot, c *store.Client) {
+// NoteClient records the authenticated client on w, if w records.
+func NoteClient(w http.ResponseWriter, snap *store.Snapshot, c *store.Client) {
 	if r, ok := w.(*statusRecorder); ok {
 		r.req.Client, r.req.Snap, r.req.Site, r.req.Auth = c, snap, c.SiteID, true
 	}
 }
 
-// noteSite records the site of an unauthenticated request (a refresh
+// NoteSite records the site of an unauthenticated request (a refresh
 // token's publisher), as the reference's RoutingContextData.SiteId does.
-func noteSite(w http.ResponseWriter, snap *store.Snapshot, site int32) {
+func NoteSite(w http.ResponseWriter, snap *store.Snapshot, site int32) {
 	if r, ok := w.(*statusRecorder); ok && !r.req.Auth {
 		r.req.Snap, r.req.Site, r.req.Auth = snap, site, true
 	}
 }
 
-// instrument wraps a route's handler with request metrics.
-func instrument(m *metrics.API, pattern string, h http.Handler) http.Handler {
+// Instrument wraps a route's handler with request metrics.
+func Instrument(m *metrics.API, pattern string, h http.Handler) http.Handler {
 	if m == nil {
 		return h
 	}
@@ -65,7 +66,7 @@ func instrument(m *metrics.API, pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rt.Start()
-		// unrouted (outside) normally hands us its recorder; reuse it.
+		// Unrouted (outside) normally hands us its recorder; reuse it.
 		rec, shared := w.(*statusRecorder)
 		if !shared {
 			rec = recorders.Get().(*statusRecorder)
@@ -83,12 +84,12 @@ func instrument(m *metrics.API, pattern string, h http.Handler) http.Handler {
 	})
 }
 
-// unrouted wraps the whole API handler: it lends its recorder to the route
-// (instrument) and counts requests that reached none — 404s, 405s and
+// Unrouted wraps the whole API handler: it lends its recorder to the route
+// (Instrument) and counts requests that reached none — 404s, 405s and
 // answered CORS preflights — in uid2_http_requests_total with path
 // "unknown", as the reference's RequestCapturingHandler does (its Vert.x
 // metrics drop the 404s). Their method label is bounded.
-func unrouted(m *metrics.API, next http.Handler) http.Handler {
+func Unrouted(m *metrics.API, next http.Handler) http.Handler {
 	if m == nil {
 		return next
 	}
@@ -106,37 +107,35 @@ func unrouted(m *metrics.API, next http.Handler) http.Handler {
 
 // record hands one request's facts to the metrics.
 func record(m *metrics.API, rt *metrics.Route, rec *statusRecorder, r *http.Request, elapsed float64, start time.Time) {
-	rec.req.Host, rec.req.Method, rec.req.AppVersion = r.Host, r.Method, header(r, headerAppVersion)
+	rec.req.Host, rec.req.Method, rec.req.AppVersion = r.Host, r.Method, Header(r.Header, AppVersion)
 	m.Record(rt, &rec.req, elapsed, start)
 }
 
 // Header names the metrics read, in canonical form: http.Header.Get would
 // allocate to canonicalize "X-UID2-…" on every request.
 const (
-	headerAppVersion    = "X-Uid2-Appversion"     // X-UID2-AppVersion
-	headerClientVersion = "X-Uid2-Client-Version" // X-UID2-Client-Version
+	AppVersion    = "X-Uid2-Appversion"     // X-UID2-AppVersion
+	ClientVersion = "X-Uid2-Client-Version" // X-UID2-Client-Version
 )
 
-// header returns the first value of a header given in canonical form.
-func header(r *http.Request, canonical string) string { return headerValue(r.Header, canonical) }
-
-func headerValue(h http.Header, canonical string) string {
+// Header returns the first value of a header given in canonical form.
+func Header(h http.Header, canonical string) string {
 	if v := h[canonical]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-// platformOf classifies a request like the reference's getPlatformType.
-func platformOf(h http.Header) metrics.Platform {
-	if v := headerValue(h, headerClientVersion); v != "" {
+// Platform classifies a request like the reference's getPlatformType.
+func Platform(h http.Header) metrics.Platform {
+	if v := Header(h, ClientVersion); v != "" {
 		for _, p := range [...]string{"Android", "ios", "tvos"} {
 			if strings.Contains(v, p) {
 				return metrics.PlatformInApp
 			}
 		}
 	}
-	if headerValue(h, "Origin") != "" {
+	if Header(h, "Origin") != "" {
 		return metrics.PlatformOrigin
 	}
 	return metrics.PlatformOther
