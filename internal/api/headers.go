@@ -19,7 +19,6 @@ var (
 	valueText      = []string{"text/plain"}
 	valueBinary    = []string{"application/octet-stream"}
 	valueTextPlain = []string{"text/plain; charset=utf-8"}
-	valueOrigin    = []string{"Origin"}
 )
 
 // contentTypeValue is the shared Content-Type value of an envelope mode.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/bufpool"
+	"github.com/uid2-private-operator/uid2-operator/internal/cors"
 	"github.com/uid2-private-operator/uid2-operator/internal/framing"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
@@ -174,7 +175,7 @@ func New(opt Options) *Server {
 // rejects requests that carried both Content-Length and Transfer-Encoding
 // when served from a framing.GuardListener with framing.ConnContext.
 func (s *Server) Handler() http.Handler {
-	next := httpmetrics.Unrouted(s.opt.Metrics, s.cors(s.mux))
+	next := httpmetrics.Unrouted(s.opt.Metrics, cors.Handler(s.mux))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !framing.Reject(w, r) {
 			next.ServeHTTP(w, r)
@@ -334,45 +335,6 @@ func readBody(r *http.Request, b []byte) ([]byte, error) {
 		return nil, plainError(http.StatusBadRequest, err)
 	}
 	return b, nil
-}
-
-// CORS (§1.1), as Vert.x's CorsHandler writes it: any origin is echoed,
-// lists are comma-joined without spaces, preflights answer 204 with no
-// Max-Age, and every response varies by Origin. /v2/token/validate also
-// allows Authorization.
-const (
-	corsMethods = "GET,POST,OPTIONS"
-	corsHeaders = "X-UID2-Client-Version,Access-Control-Request-Method,Access-Control-Allow-Credentials," +
-		"Access-Control-Allow-Origin,Access-Control-Allow-Headers,Content-Type"
-)
-
-func (s *Server) cors(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		if _, ok := h["Vary"]; ok {
-			h.Add("Vary", "Origin")
-		} else {
-			h["Vary"] = valueOrigin
-		}
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		h.Set("Access-Control-Allow-Origin", origin)
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			allowHeaders := corsHeaders
-			if r.URL.Path == "/v2/token/validate" {
-				allowHeaders += ",Authorization"
-			}
-			h.Set("Access-Control-Allow-Methods", corsMethods)
-			h.Set("Access-Control-Allow-Headers", allowHeaders)
-			h.Set("Content-Length", "0")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // bearerKey extracts the API key from Authorization (§1.3): trimmed, a

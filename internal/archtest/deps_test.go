@@ -69,7 +69,7 @@ var rules = []struct {
 	{"helm.sh/", nil}, // tests only
 	{"github.com/Microsoft/hcsshim", []string{"internal/ccepolicy"}},
 	{"github.com/open-policy-agent/opa", nil}, // the rego enforcer, tests only (build tag rego)
-	{"net/http", []string{"internal/api", "internal/framing", "internal/metrics/httpmetrics", "internal/core", "internal/health", "internal/lifecycle", "internal/client", "internal/cli",
+	{"net/http", []string{"internal/api", "internal/framing", "internal/cors", "internal/metrics/httpmetrics", "internal/core", "internal/health", "internal/lifecycle", "internal/client", "internal/cli",
 		"internal/azure", "internal/aks", "internal/ccepolicy", "internal/load"}},
 	{module + "internal/cli", []string{"cmd/uid2-operator"}}, // only main uses the wiring
 	{module + "internal/api", []string{"internal/cli"}},
