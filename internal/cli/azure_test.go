@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -158,7 +157,7 @@ func TestAzureAKS(t *testing.T) {
 
 	t.Run("start-up to serving", func(t *testing.T) {
 		addr := freeAddr(t)
-		var stderr bytes.Buffer
+		var stderr lockedBuffer
 		cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text", "--drain-delay", "100ms")
 		cmd.Env = w.env(nil)
 		cmd.Stderr = &stderr
@@ -166,15 +165,15 @@ func TestAzureAKS(t *testing.T) {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		exited := make(chan struct{})
+		go func() { done <- cmd.Wait(); close(exited) }()
 		defer func() {
 			if t.Failed() {
 				t.Logf("operator stderr:\n%s", stderr.String())
 			}
 		}()
-		if !azWaitOK(t, "http://"+addr+"/ops/healthcheck", done) {
-			t.Fatal("operator never answered OK on /ops/healthcheck")
-		}
+		stderr.waitFor(t, listeningLine, exited)
+		checkHealthy(t, "http://"+addr)
 		reqs := w.skr.Requests()
 		if len(reqs) == 0 {
 			t.Fatal("operator did not attest through the SKR sidecar")
@@ -209,7 +208,7 @@ func TestAzureAKS(t *testing.T) {
 		cfgFile := filepath.Join(t.TempDir(), "config.json")
 		os.WriteFile(cfgFile, []byte(`{"enclave_platform":"azure-cc","operator_type":"private","encrypted_files":true,"maa_server_base_url":"`+maa+`"}`), 0o600)
 		addr := freeAddr(t)
-		var stderr bytes.Buffer
+		var stderr lockedBuffer
 		cmd := exec.Command(bin, "--config", cfgFile, "--core-url", mw.coreSrv.URL, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text", "--drain-delay", "0")
 		cmd.Env = mw.env(map[string]string{"VAULT_NAME": "", "OPERATOR_KEY_SECRET_NAME": "", "DEPLOYMENT_ENVIRONMENT": "",
 			"azure_vault_name": "uid2vault", "azure_secret_name": azSecret, "optout_s3_folder": azOptout})
@@ -218,15 +217,15 @@ func TestAzureAKS(t *testing.T) {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		exited := make(chan struct{})
+		go func() { done <- cmd.Wait(); close(exited) }()
 		defer func() {
 			if t.Failed() {
 				t.Logf("operator stderr:\n%s", stderr.String())
 			}
 		}()
-		if !azWaitOK(t, "http://"+addr+"/ops/healthcheck", done) {
-			t.Fatal("operator never answered OK on /ops/healthcheck")
-		}
+		stderr.waitFor(t, listeningLine, exited)
+		checkHealthy(t, "http://"+addr)
 		reqs := mw.skr.Requests()
 		if len(reqs) == 0 || reqs[0].MAAEndpoint != "maa-test.example" {
 			t.Errorf("SKR requests = %+v; want maa_endpoint maa-test.example", reqs)
@@ -358,29 +357,6 @@ func TestAzureAKS(t *testing.T) {
 			t.Logf("exit %d: %s", tt.exit, last)
 		})
 	}
-}
-
-// azWaitOK polls url until it answers 200 "OK", the process exits or 60 s pass.
-func azWaitOK(t *testing.T, url string, exited <-chan error) bool {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			t.Fatalf("operator exited during start-up: %v", err)
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && string(body) == "OK" {
-				return true
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
 }
 
 func lastLine(s string) string {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -83,13 +84,15 @@ func freeAddr(t *testing.T) string {
 func TestServeAndRequest(t *testing.T) {
 	addr, maddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb bytes.Buffer
+	var out bytes.Buffer
+	var errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"--http-addr", addr, "--metrics-addr", maddr, "--drain-delay", "100ms"}, strings.NewReader(""), &out, &errb)
 	}()
 	base := "http://" + addr
-	waitHealthy(t, base)
+	errb.waitFor(t, listeningLine, nil)
+	checkHealthy(t, base)
 	creds, _ := localdata.ReadCredentials()
 
 	code, stdout, stderr := run(t, "", "request", "--base-url", base, "--api-key", creds.Generator.APIKey,
@@ -161,19 +164,75 @@ func TestServeAndRequest(t *testing.T) {
 	}
 }
 
-func waitHealthy(t *testing.T, base string) {
-	t.Helper()
-	for range 200 {
-		resp, err := http.Get(base + "/ops/healthcheck")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(25 * time.Millisecond)
+// listeningLine is what serve logs once its listeners are bound, after
+// start-up (the first load in local mode; attestation and every store in
+// Core mode): the readiness signal tests wait for instead of polling.
+const listeningLine = "operator listening"
+
+// lockedBuffer collects a process's log: safe for concurrent writes, and it
+// wakes a test waiting for a line as soon as the line is written.
+type lockedBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed on the next write; nil when nobody waits
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
 	}
-	t.Fatal("operator never became healthy")
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor waits until the log contains s. It fails the test if exited
+// (nil: never) is closed first, or after a minute.
+func (l *lockedBuffer) waitFor(t *testing.T, s string, exited <-chan struct{}) {
+	t.Helper()
+	limit := time.NewTimer(time.Minute)
+	defer limit.Stop()
+	for {
+		l.mu.Lock()
+		found := strings.Contains(l.b.String(), s)
+		if !found && l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		next := l.changed
+		l.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-next:
+		case <-exited:
+			t.Fatalf("the process exited before logging %q:\n%s", s, l.String())
+		case <-limit.C:
+			t.Fatalf("no %q in the log within a minute:\n%s", s, l.String())
+		}
+	}
+}
+
+// checkHealthy asserts that base answers /ops/healthcheck 200 (once
+// the process said it is listening: no retries).
+func checkHealthy(t *testing.T, base string) {
+	t.Helper()
+	resp, err := http.Get(base + "/ops/healthcheck")
+	if err != nil {
+		t.Fatalf("healthcheck: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthcheck = %d %q; want 200", resp.StatusCode, body)
+	}
 }
 
 func TestServeBadFlagsAndConfig(t *testing.T) {
@@ -204,12 +263,13 @@ func TestSIGTERM(t *testing.T) {
 	bin := buildOperator(t)
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false", "--drain-delay", "100ms")
-	var errb bytes.Buffer
+	var errb lockedBuffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitHealthy(t, "http://"+addr)
+	errb.waitFor(t, listeningLine, nil)
+	checkHealthy(t, "http://"+addr)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, errb.String())

@@ -18,17 +18,20 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/localdata"
 )
 
-// background runs args with cli.Run until the returned stop is called; stop
-// returns the exit code and stderr.
+// background runs args (serve or core) with cli.Run until the returned stop
+// is called, and returns once it logged that it is listening; stop returns
+// the exit code and stderr.
 func background(t *testing.T, env map[string]string, args ...string) (stop func() (int, string), out *bytes.Buffer) {
 	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var o, e bytes.Buffer
+	var o bytes.Buffer
+	var e lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- cli.Run(ctx, args, strings.NewReader(""), &o, &e) }()
+	exited := make(chan struct{})
+	go func() { done <- cli.Run(ctx, args, strings.NewReader(""), &o, &e); close(exited) }()
 	stopped := false
 	var code int
 	stop = func() (int, string) {
@@ -44,6 +47,11 @@ func background(t *testing.T, env map[string]string, args ...string) (stop func(
 		return code, e.String()
 	}
 	t.Cleanup(func() { stop() })
+	line := listeningLine
+	if len(args) > 0 && args[0] == "core" {
+		line = "stand-in core listening"
+	}
+	e.waitFor(t, line, exited)
 	return stop, &o
 }
 
@@ -67,11 +75,11 @@ func TestCoreAndOperatorTogether(t *testing.T) {
 	}
 	coreAddr, opAddr, mAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	stopCore, _ := background(t, nil, "core", "--http-addr", coreAddr)
-	waitHealthy(t, "http://"+coreAddr)
+	checkHealthy(t, "http://"+coreAddr)
 	stopOp, _ := background(t, map[string]string{"UID2_OPERATOR_KEY": key},
 		"serve", "--core-url", "http://"+coreAddr, "--http-addr", opAddr, "--metrics-addr", mAddr, "--drain-delay", "100ms")
 	base := "http://" + opAddr
-	waitHealthy(t, base)
+	checkHealthy(t, base)
 
 	demo, _ := localdata.ReadCredentials()
 	code, stdout, stderr := run(t, "", "request", "--base-url", base, "--api-key", demo.Generator.APIKey,
@@ -162,7 +170,7 @@ func TestServeReferenceConfigFile(t *testing.T) {
 	os.WriteFile(p, b, 0o600)
 	addr := freeAddr(t)
 	stop, _ := background(t, nil, "serve", "--config", p, "--http-addr", addr, "--metrics-addr", "", "--drain-delay", "100ms")
-	waitHealthy(t, "http://"+addr)
+	checkHealthy(t, "http://"+addr)
 	if code, errs := stop(); code != 0 {
 		t.Fatalf("serve exit %d: %s", code, errs)
 	}

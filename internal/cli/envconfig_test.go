@@ -28,7 +28,7 @@ func serveLocalWithEnv(t *testing.T, env map[string]string) *client.Client {
 			t.Errorf("serve exit %d: %s", code, errs)
 		}
 	})
-	waitHealthy(t, "http://"+addr)
+	checkHealthy(t, "http://"+addr)
 	creds, _ := localdata.ReadCredentials()
 	return &client.Client{BaseURL: "http://" + addr, APIKey: creds.All.APIKey, Secret: creds.All.Secret}
 }
@@ -108,7 +108,7 @@ func TestConfigLayers(t *testing.T) {
 		"enable_v2_encryption":           "true", // beats the default file
 		"optout_status_max_request_size": "1",    // loses to --config
 	}, "serve", "--config", over, "--http-addr", addr, "--metrics-addr", "", "--print-credentials=false", "--drain-delay", "0", "--log-format", "text")
-	waitHealthy(t, "http://"+addr)
+	checkHealthy(t, "http://"+addr)
 	creds, _ := localdata.ReadCredentials()
 	c := &client.Client{BaseURL: "http://" + addr, APIKey: creds.All.APIKey, Secret: creds.All.Secret}
 	ctx := context.Background()

@@ -20,14 +20,16 @@ import (
 func TestServeRejectsSmuggling(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb bytes.Buffer
+	var out bytes.Buffer
+	var errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"--http-addr", addr, "--metrics-addr", "", "--print-credentials=false"},
 			strings.NewReader(""), &out, &errb)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	waitHealthy(t, "http://"+addr)
+	errb.waitFor(t, listeningLine, nil)
+	checkHealthy(t, "http://"+addr)
 
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -190,7 +190,8 @@ func TestCoreOutage(t *testing.T) {
 		env = append(env, k+"=1000")
 	}
 	op := startOperator(t, bin, env, "--core-url", coreSrv.URL, "--drain-delay", "200ms")
-	waitHealthy(t, op.base)
+	op.stderr.waitFor(t, listeningLine, op.done)
+	checkHealthy(t, op.base)
 	creds, err := localdata.ReadCredentials()
 	if err != nil {
 		t.Fatal(err)
@@ -262,12 +263,7 @@ func TestCoreOutage(t *testing.T) {
 	if strings.Contains(op.stderr.String(), key) {
 		t.Error("the operator key appears in the logs")
 	}
-	for !strings.Contains(op.stderr.String(), "degraded: still serving") { // the watchdog logs every 5 s
-		if time.Since(coreStopped) > time.Minute {
-			t.Fatal("no degraded log line")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	op.stderr.waitFor(t, "degraded: still serving", op.done) // the watchdog's next tick (every 5 s) logs it
 	t.Logf("%s token; Core down for %s, token expired %s ago: %d rounds of healthcheck 200, live 200, generate/refresh/map OK; %d degraded conditions, first: %q",
 		lifetime, time.Since(coreStopped).Truncate(time.Second), time.Since(expires).Truncate(time.Second), rounds, len(during.Degraded), during.Degraded[0])
 	op.cmd.Process.Signal(syscall.SIGTERM)
@@ -294,7 +290,8 @@ func TestAttestRejectedWhileServingExitsAtOnce(t *testing.T) {
 	coreSrv := httptest.NewServer(core.Handler())
 	defer coreSrv.Close()
 	op := startOperator(t, bin, []string{"UID2_OPERATOR_KEY=" + key}, "--core-url", coreSrv.URL, "--drain-delay", "1h")
-	waitHealthy(t, op.base)
+	op.stderr.waitFor(t, listeningLine, op.done)
+	checkHealthy(t, op.base)
 	core.ForTest.SetAttestStatus(http.StatusUnauthorized)
 	if code := op.wait(t, time.Minute); code != 1 {
 		t.Fatalf("exit %d after /attest 401; want 1", code)
@@ -320,7 +317,8 @@ func TestDrainUnderLoad(t *testing.T) {
 	}
 	bin := buildOperator(t)
 	op := startOperator(t, bin, nil, "--print-credentials=false", "--drain-delay", "2s", "--shutdown-timeout", "10s")
-	waitHealthy(t, op.base)
+	op.stderr.waitFor(t, listeningLine, op.done)
+	checkHealthy(t, op.base)
 	creds, err := localdata.ReadCredentials()
 	if err != nil {
 		t.Fatal(err)

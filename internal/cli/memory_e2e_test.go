@@ -79,7 +79,8 @@ func TestMemoryUnderMapFlood(t *testing.T) {
 		}
 	})
 	base := "http://" + addr
-	waitHealthy(t, base)
+	stderr.waitFor(t, listeningLine, nil)
+	checkHealthy(t, base)
 	creds, err := localdata.ReadCredentials()
 	if err != nil {
 		t.Fatal(err)
@@ -249,22 +250,4 @@ func procStatusKB(t *testing.T, pid int, field string) int64 {
 	}
 	t.Fatalf("%s not in /proc/%d/status", field, pid)
 	return 0
-}
-
-// lockedBuffer is a bytes.Buffer safe for a child's stderr and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

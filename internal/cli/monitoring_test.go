@@ -179,10 +179,10 @@ func startCoreModeOperator(t *testing.T) (base, metricsURL string) {
 	}
 	coreAddr, opAddr, mAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	background(t, nil, "core", "--http-addr", coreAddr)
-	waitHealthy(t, "http://"+coreAddr)
+	checkHealthy(t, "http://"+coreAddr)
 	background(t, map[string]string{"UID2_OPERATOR_KEY": key},
 		"serve", "--core-url", "http://"+coreAddr, "--http-addr", opAddr, "--metrics-addr", mAddr)
-	waitHealthy(t, "http://"+opAddr)
+	checkHealthy(t, "http://"+opAddr)
 	return "http://" + opAddr, "http://" + mAddr + "/metrics"
 }
 

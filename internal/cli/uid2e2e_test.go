@@ -79,7 +79,7 @@ func newE2ESuite(t *testing.T) *e2eSuite {
 			t.Errorf("serve exit %d: %s", code, errs)
 		}
 	})
-	waitHealthy(t, "http://"+addr)
+	checkHealthy(t, "http://"+addr)
 	return &e2eSuite{t: t, base: "http://" + addr, env: env}
 }
 
