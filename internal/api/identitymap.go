@@ -77,7 +77,7 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	if err != nil {
 		return nil, unknownError(msgMapV2Unknown, err)
 	}
-	s.reportMap(m, "/v2/identity/map", req.client)
+	s.opt.Metrics.Mapped(req.client, "/v2/identity/map", m.Counts())
 	return append(out, `},"status":"success"}`...), nil
 }
 
@@ -127,18 +127,11 @@ func (s *Server) handleIdentityMapV3(req *v2Request) ([]byte, error) {
 	case err != nil:
 		return nil, unknownError(msgMapV3Unknown, err)
 	}
-	s.reportMap(m, "/v3/identity/map", req.client)
+	s.opt.Metrics.Mapped(req.client, "/v3/identity/map", m.Counts())
 	return append(out, `},"status":"success"}`...), nil
 }
 
 // newMapper returns the identity-map engine for one request.
 func (s *Server) newMapper(req *v2Request) *mapping.Mapper {
 	return mapping.New(&s.mapping, req.snap, req.now.UnixMilli())
-}
-
-// reportMap records a request's identity-map counts on the metrics.
-func (s *Server) reportMap(m *mapping.Mapper, path string, c *store.Client) {
-	n := m.Counts()
-	s.opt.Metrics.IdentityMap(c, path, &n.PerKind, n.Invalid, n.OptedOut)
-	s.opt.Metrics.RawUIDsDerived(&n.UIDs)
 }

@@ -90,7 +90,7 @@ func (s *Server) issue(snap *store.Snapshot, p *issuer.Params) ([]byte, error) {
 func (s *Server) appendIssue(dst []byte, snap *store.Snapshot, p *issuer.Params) ([]byte, error) {
 	var f issuer.Facts
 	dst, err := s.issuer.AppendIssue(dst, snap, p, &f)
-	s.reportIssue(snap, p.SiteID, &f)
+	s.opt.Metrics.Issued(snap, p.SiteID, &f)
 	switch {
 	case err == nil:
 		return dst, nil
@@ -100,32 +100,11 @@ func (s *Server) appendIssue(dst []byte, snap *store.Snapshot, p *issuer.Params)
 	return nil, plainError(http.StatusInternalServerError, err)
 }
 
-// reportIssue records an issue's facts on the metrics.
-func (s *Server) reportIssue(snap *store.Snapshot, site int32, f *issuer.Facts) {
-	m := s.opt.Metrics
-	switch f.Keyset {
-	case issuer.KeysetOwn:
-		m.KeysetLookup(snap, site, metrics.KeysetFound)
-	case issuer.KeysetFallback:
-		m.KeysetLookup(snap, site, metrics.KeysetFallback)
-	case issuer.KeysetNotFound:
-		m.KeysetLookup(snap, site, metrics.KeysetNotFound)
-	}
-	if f.UIDDerived {
-		m.RawUIDDerived(f.UIDVersion)
-	}
-	if f.Served {
-		m.RefreshServed(snap, site)
-	}
-}
-
 // rawUID derives the current raw UID of a first-level hash (§3.3, §3.4).
 func (s *Server) rawUID(snap *store.Snapshot, flh *[32]byte, typ identity.Type, nowMs int64) (identity.RawUID, error) {
 	var f issuer.Facts
 	raw, err := s.issuer.RawUID(snap, flh, typ, nowMs, &f)
-	if f.UIDDerived {
-		s.opt.Metrics.RawUIDDerived(f.UIDVersion)
-	}
+	s.opt.Metrics.Issued(snap, 0, &f) // only the raw UID version is set: no site needed
 	return raw, err
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
+	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
 )
 
@@ -570,4 +572,34 @@ func (m *API) OptoutStatus(c *store.Client, inputs, optedOut int) {
 	}
 	m.observer(seriesKey{fam: famOptoutInput, contact: c.Contact, known: true}, nil).Observe(float64(inputs))
 	m.observer(seriesKey{fam: famOptoutOptout, contact: c.Contact, known: true}, nil).Observe(float64(optedOut))
+}
+
+// Issued records what an issue, refresh or raw UID derivation looked up
+// (issuer.Facts): the site keyset lookup, the raw UID version and a served
+// refresh token, for site.
+func (m *API) Issued(snap *store.Snapshot, site int32, f *issuer.Facts) {
+	if m == nil {
+		return
+	}
+	switch f.Keyset {
+	case issuer.KeysetOwn:
+		m.KeysetLookup(snap, site, KeysetFound)
+	case issuer.KeysetFallback:
+		m.KeysetLookup(snap, site, KeysetFallback)
+	case issuer.KeysetNotFound:
+		m.KeysetLookup(snap, site, KeysetNotFound)
+	}
+	if f.UIDDerived {
+		m.RawUIDDerived(f.UIDVersion)
+	}
+	if f.Served {
+		m.RefreshServed(snap, site)
+	}
+}
+
+// Mapped records one identity-map request's counts (mapping.Counts) for
+// client c on route path.
+func (m *API) Mapped(c *store.Client, path string, n *mapping.Counts) {
+	m.IdentityMap(c, path, &n.PerKind, n.Invalid, n.OptedOut)
+	m.RawUIDsDerived(&n.UIDs)
 }
