@@ -183,41 +183,36 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// route is one endpoint of the route table.
+// route is one endpoint of the route table; off leaves it out (a 404).
 type route struct {
 	pattern string
 	handle  func(w http.ResponseWriter, r *http.Request) error
+	off     bool
 }
 
+// routes registers every endpoint, each wrapped with its request metrics.
 func (s *Server) routes() {
+	const statusRoles = store.RoleMapper | store.RoleSharer | store.RoleIDReader
 	for _, rt := range []route{
-		{"GET /ops/healthcheck", s.handleHealthcheck},
-		{"GET /ops/live", s.handleLive},
-		{"POST /v2/token/generate", s.v2(store.RoleGenerator, s.handleGenerate)},
-		{"POST /v2/token/refresh", s.handleRefresh},
-		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate)},
-		{"POST /v2/token/logout", s.v2(store.RoleOptout, s.handleLogout)},
-		{"POST /v2/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV2, 0)},
-		{"POST /v3/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV3, uncheckedPayload)},
-		{"POST /v2/identity/buckets", s.v2Bulk(store.RoleMapper, s.handleBuckets, 0)},
-		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest)},
-		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing)},
-		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream)},
+		{"GET /ops/healthcheck", s.handleHealthcheck, false},
+		{"GET /ops/live", s.handleLive, false},
+		{"GET /ops/status", s.handleStatus, s.opt.Status == nil},
+		{"POST /v2/token/generate", s.v2(store.RoleGenerator, s.handleGenerate), false},
+		{"POST /v2/token/refresh", s.handleRefresh, false},
+		{"POST /v2/token/validate", s.v2(store.RoleGenerator, s.handleValidate), false},
+		{"POST /v2/token/logout", s.v2(store.RoleOptout, s.handleLogout), false},
+		{"POST /v2/token/client-generate", s.handleCSTG, !s.opt.CSTG},
+		{"POST /v2/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV2, 0), false},
+		{"POST /v3/identity/map", s.v2Bulk(store.RoleMapper, s.handleIdentityMapV3, uncheckedPayload), false},
+		{"POST /v2/identity/buckets", s.v2Bulk(store.RoleMapper, s.handleBuckets, 0), false},
+		{"POST /v2/optout/status", s.v2Bulk(statusRoles, s.handleOptoutStatus, 0), s.opt.DisableOptoutStatus},
+		{"POST /v2/key/latest", s.v2(store.RoleIDReader, s.handleKeysLatest), false},
+		{"POST /v2/key/sharing", s.v2(store.RoleSharer|store.RoleIDReader, s.handleKeysSharing), false},
+		{"POST /v2/key/bidstream", s.v2(store.RoleIDReader, s.handleKeysBidstream), false},
 	} {
-		s.mux.Handle(rt.pattern, httpmetrics.Instrument(s.opt.Metrics, rt.pattern, s.adapt(rt.handle)))
-	}
-	if s.opt.Status != nil {
-		const pattern = "GET /ops/status"
-		s.mux.Handle(pattern, httpmetrics.Instrument(s.opt.Metrics, pattern, s.adapt(s.handleStatus)))
-	}
-	if s.opt.CSTG {
-		const pattern = "POST /v2/token/client-generate"
-		s.mux.Handle(pattern, httpmetrics.Instrument(s.opt.Metrics, pattern, s.adapt(s.handleCSTG)))
-	}
-	if !s.opt.DisableOptoutStatus {
-		roles := store.RoleMapper | store.RoleSharer | store.RoleIDReader
-		const pattern = "POST /v2/optout/status"
-		s.mux.Handle(pattern, httpmetrics.Instrument(s.opt.Metrics, pattern, s.adapt(s.v2Bulk(roles, s.handleOptoutStatus, 0))))
+		if !rt.off {
+			s.mux.Handle(rt.pattern, httpmetrics.Instrument(s.opt.Metrics, rt.pattern, s.adapt(rt.handle)))
+		}
 	}
 }
 

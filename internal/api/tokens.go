@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
@@ -174,50 +173,16 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// recordRefresh reports a refresh the way the reference does: the site is
-// the caller's, else the token's; nothing is counted without one.
+// recordRefresh reports a refresh (metrics.Refreshed); an unauthenticated
+// request is counted for the token's site.
 func (s *Server) recordRefresh(w http.ResponseWriter, r *http.Request, snap *store.Snapshot, caller *store.Client,
 	out *issuer.Refresh, err error, nowMs int64) {
-	m := s.opt.Metrics
-	if m == nil {
-		return
+	if caller == nil && out.Decoded {
+		httpmetrics.NoteSite(w, snap, out.Token.SiteID)
 	}
-	site, known := out.Token.SiteID, out.Decoded
-	if caller != nil {
-		site, known = caller.SiteID, true
-	} else if known {
-		httpmetrics.NoteSite(w, snap, site)
-	}
-	if !known {
-		return
-	}
-	if out.Decoded {
-		m.RefreshReceived(snap, site, out.Token.Version == token.VersionV2)
-	}
-	if caller != nil {
-		m.SDKVersion(snap, caller, "/v2/token/refresh", httpmetrics.Header(r.Header, httpmetrics.ClientVersion))
-	}
-	st := metrics.TokenSuccess
-	switch {
-	case err != nil:
-		st = failureStatus(err)
-	case out.Result == issuer.RefreshOptout:
-		st = metrics.TokenOptOut
-	case out.Result == issuer.RefreshInvalid:
-		st = metrics.TokenInvalidToken
-	case out.Result == issuer.RefreshExpired:
-		st = metrics.TokenExpiredToken
-	}
-	m.TokenResponse(snap, site, metrics.EndpointRefresh, st, httpmetrics.Platform(r.Header))
-	if st == metrics.TokenSuccess {
-		contact := ""
-		if caller != nil {
-			contact = caller.Contact
-		}
-		since := time.Duration(nowMs-out.Token.Created) * time.Millisecond
-		ttl := time.Duration(snap.Runtime.IdentityTokenExpiresAfterSeconds) * time.Second
-		m.RefreshedAfter(snap, site, contact, httpmetrics.Header(r.Header, "Origin") != "", since, ttl)
-	}
+	s.opt.Metrics.Refreshed(&metrics.Refresh{Snap: snap, Caller: caller, Out: out, Failure: failureStatus(err), Failed: err != nil,
+		Platform: httpmetrics.Platform(r.Header), ClientVersion: httpmetrics.Header(r.Header, httpmetrics.ClientVersion),
+		Origin: httpmetrics.Header(r.Header, "Origin") != "", NowMs: nowMs})
 }
 
 // handleValidate is POST /v2/token/validate (§2.3).

@@ -10,6 +10,7 @@ import (
 	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
+	"github.com/uid2-private-operator/uid2-operator/internal/token"
 )
 
 // API reports the HTTP API's metric families (names, labels and meanings
@@ -602,4 +603,60 @@ func (m *API) Issued(snap *store.Snapshot, site int32, f *issuer.Facts) {
 func (m *API) Mapped(c *store.Client, path string, n *mapping.Counts) {
 	m.IdentityMap(c, path, &n.PerKind, n.Invalid, n.OptedOut)
 	m.RawUIDsDerived(&n.UIDs)
+}
+
+// Refresh is what one /v2/token/refresh answer reports.
+type Refresh struct {
+	Snap   *store.Snapshot
+	Caller *store.Client // nil when unauthenticated
+	Out    *issuer.Refresh
+	// Failure is the token-response status of a refresh that failed with
+	// an error (Failed).
+	Failure       TokenStatus
+	Failed        bool
+	Platform      Platform
+	ClientVersion string // the X-UID2-Client-Version header
+	Origin        bool   // an Origin header was sent
+	NowMs         int64
+}
+
+// Refreshed records a refresh the way the reference does: the site is the
+// caller's, else the token's; nothing is counted without one.
+func (m *API) Refreshed(r *Refresh) {
+	if m == nil {
+		return
+	}
+	out, snap := r.Out, r.Snap
+	site, known := out.Token.SiteID, out.Decoded
+	if r.Caller != nil {
+		site, known = r.Caller.SiteID, true
+	}
+	if !known {
+		return
+	}
+	if out.Decoded {
+		m.RefreshReceived(snap, site, out.Token.Version == token.VersionV2)
+	}
+	m.SDKVersion(snap, r.Caller, "/v2/token/refresh", r.ClientVersion)
+	st := TokenSuccess
+	switch {
+	case r.Failed:
+		st = r.Failure
+	case out.Result == issuer.RefreshOptout:
+		st = TokenOptOut
+	case out.Result == issuer.RefreshInvalid:
+		st = TokenInvalidToken
+	case out.Result == issuer.RefreshExpired:
+		st = TokenExpiredToken
+	}
+	m.TokenResponse(snap, site, EndpointRefresh, st, r.Platform)
+	if st == TokenSuccess {
+		contact := ""
+		if r.Caller != nil {
+			contact = r.Caller.Contact
+		}
+		since := time.Duration(r.NowMs-out.Token.Created) * time.Millisecond
+		ttl := time.Duration(snap.Runtime.IdentityTokenExpiresAfterSeconds) * time.Second
+		m.RefreshedAfter(snap, site, contact, r.Origin, since, ttl)
+	}
 }
