@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/uid2-private-operator/uid2-operator/internal/attest"
 	"github.com/uid2-private-operator/uid2-operator/internal/clock"
 	"github.com/uid2-private-operator/uid2-operator/internal/core"
@@ -178,5 +180,58 @@ func TestOptOutSyncFailuresAreLoud(t *testing.T) {
 	o3, _ := core.New(cfg)
 	if err := o3.OptOutSync.Sync(ctx); !errors.Is(err, core.ErrNoOptoutURL) {
 		t.Fatalf("before attestation: Sync = %v; want ErrNoOptoutURL", err)
+	}
+}
+
+// TestStartBackoffRunsOnTheClock: start-up retries a failing /attest after
+// 500 ms, then 1 s (doubling), waiting on the injected clock; once Core
+// answers, Start loads everything and returns.
+func TestStartBackoffRunsOnTheClock(t *testing.T) {
+	c := newCore(t, standin.Options{})
+	c.standin.ForTest.SetAttestStatus(http.StatusServiceUnavailable)
+	clk := clock.NewFake(time.Now())
+	cfg := c.config(false)
+	cfg.Clock = clk
+	cfg.Metrics = core.NewMetrics(prometheus.NewRegistry())
+	o, err := core.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failures atomic.Int32
+	o.Client.OnAttestError = func(error) { failures.Add(1) }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- o.Start(ctx) }()
+
+	backoff := func(n int32) {
+		t.Helper()
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatalf("no backoff timer after failure %d: %v", n, err)
+		}
+		if got := failures.Load(); got != n {
+			t.Fatalf("failed attempts = %d; want %d", got, n)
+		}
+	}
+	backoff(1)
+	clk.Advance(499 * time.Millisecond)
+	if got := failures.Load(); got != 1 || clk.Waiters() != 1 {
+		t.Fatalf("before 500 ms: %d attempts, %d timers; want still waiting after 1", got, clk.Waiters())
+	}
+	clk.Advance(time.Millisecond) // second attempt, fails again
+	backoff(2)
+	c.standin.ForTest.SetAttestStatus(0)
+	clk.Advance(999 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Start returned %v before the 1 s backoff ended", err)
+	default:
+	}
+	clk.Advance(time.Millisecond)
+	if err := <-done; err != nil {
+		t.Fatalf("Start = %v; want nil once Core answers", err)
+	}
+	if got := failures.Load(); got != 2 || !o.Store.Load().Complete() {
+		t.Fatalf("after Start: %d failed attempts, complete snapshot %v; want 2 and true", got, o.Store.Load().Complete())
 	}
 }
