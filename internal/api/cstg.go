@@ -23,41 +23,19 @@ const (
 
 // cstgStatus maps a CSTG answer to its token-response status.
 func cstgStatus(err error, optedOut bool) metrics.TokenStatus {
-	if err == nil {
-		if optedOut {
-			return metrics.TokenOptOut
-		}
-		return metrics.TokenSuccess
-	}
-	var msg string
 	var ce *cstg.Error
 	var e *Error
 	switch {
+	case err == nil && optedOut:
+		return metrics.TokenOptOut
+	case err == nil:
+		return metrics.TokenSuccess
 	case errors.As(err, &ce):
-		msg = ce.Message
-	case errors.As(err, &e):
-		msg = e.Message
-	}
-	switch msg {
-	case cstg.MsgUnauthorized:
-		return metrics.TokenUnauthorized
-	case cstg.MsgBadOrigin:
-		return metrics.TokenInvalidHTTPOrigin
-	case cstg.MsgBadAppName:
-		return metrics.TokenInvalidAppName
-	case cstg.MsgRequired:
-		return metrics.TokenMissingParams
-	case cstg.MsgBadPublicKey:
-		return metrics.TokenBadPublicKey
-	case cstg.MsgBadIV:
-		return metrics.TokenBadIV
-	case cstg.MsgDecryptFailed, cstg.MsgInvalidJSON, cstg.MsgPhoneDisabled, cstg.MsgExactlyOne, cstg.MsgExactlyOneNoPhone,
-		msgInvalidIdentifier:
+		return metrics.CSTGStatus(ce.Message)
+	case errors.As(err, &e) && e.Message == msgInvalidIdentifier:
 		return metrics.TokenBadPayload
-	case msgNoActiveKey:
-		return metrics.TokenNoActiveKey
 	}
-	return metrics.TokenUnknown
+	return failureStatus(err)
 }
 
 // cstgError gives a rejection of the cstg package its HTTP face.

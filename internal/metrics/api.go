@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/uid2-private-operator/uid2-operator/internal/cstg"
 	"github.com/uid2-private-operator/uid2-operator/internal/issuer"
 	"github.com/uid2-private-operator/uid2-operator/internal/mapping"
 	"github.com/uid2-private-operator/uid2-operator/internal/store"
@@ -659,4 +660,23 @@ func (m *API) Refreshed(r *Refresh) {
 		ttl := time.Duration(snap.Runtime.IdentityTokenExpiresAfterSeconds) * time.Second
 		m.RefreshedAfter(snap, site, contact, r.Origin, since, ttl)
 	}
+}
+
+// cstgStatuses are the token-response statuses of the CSTG rejections, by
+// their wire message (TokenResponseStatsCollector).
+var cstgStatuses = map[string]TokenStatus{
+	cstg.MsgUnauthorized: TokenUnauthorized, cstg.MsgBadOrigin: TokenInvalidHTTPOrigin,
+	cstg.MsgBadAppName: TokenInvalidAppName, cstg.MsgRequired: TokenMissingParams,
+	cstg.MsgBadPublicKey: TokenBadPublicKey, cstg.MsgBadIV: TokenBadIV,
+	cstg.MsgDecryptFailed: TokenBadPayload, cstg.MsgInvalidJSON: TokenBadPayload,
+	cstg.MsgPhoneDisabled: TokenBadPayload, cstg.MsgExactlyOne: TokenBadPayload, cstg.MsgExactlyOneNoPhone: TokenBadPayload,
+}
+
+// CSTGStatus is the token-response status of a CSTG rejection (*cstg.Error)
+// with message msg; Unknown for any other.
+func CSTGStatus(msg string) TokenStatus {
+	if st, ok := cstgStatuses[msg]; ok {
+		return st
+	}
+	return TokenUnknown
 }
