@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -152,22 +151,13 @@ func runCore(ctx context.Context, s streams, f coreFlags) error {
 		ln.Close()
 		return err
 	}
-	hs := lifecycle.NewServer("stand-in core", srv.Handler(), lifecycle.Timeouts{
-		ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 5 * time.Minute, Idle: 2 * time.Minute}, log)
+	// The stand-in's lifecycle is the operator's, without a drain delay:
+	// stop on ctx, Shutdown within 5 s.
+	proc := lifecycle.New(lifecycle.Options{ShutdownTimeout: 5 * time.Second, Log: log})
+	hs := proc.NewServer("stand-in core", srv.Handler(), lifecycle.Timeouts{
+		ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 5 * time.Minute, Idle: 2 * time.Minute})
 	log.Info("stand-in core listening", "http_addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return proc.Serve(ctx, []lifecycle.Listener{{Name: "stand-in core", Server: hs, Ln: ln}})
 }
 
 // printCoreCredentials prints the operator key, the client credentials of

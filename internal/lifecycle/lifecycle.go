@@ -167,8 +167,8 @@ func (p *Process) NewServer(name string, h http.Handler, t Timeouts) *http.Serve
 // NewServer returns an http.Server for h with the given timeouts, request
 // headers bounded to MaxHeaderBytes and its errors logged to log (nil:
 // discarded) under the server's name. It is the one constructor of every
-// server the binary runs: the operator's (through Process.NewServer, which
-// adds the drain), the stand-in Core's and the pprof endpoint's.
+// server the binary runs: the operator's and the stand-in Core's (through
+// Process.NewServer, which adds the drain) and the pprof endpoint's.
 func NewServer(name string, h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
