@@ -110,16 +110,11 @@ func (s *Server) clientGenerate(w http.ResponseWriter, r *http.Request) (err err
 	nowMs := s.now().UnixMilli()
 	flh := identity.FirstLevelHash(ih, snap.Salts.FirstLevel())
 	var resp []byte
-	if s.optouts.OptedOut(kind.Type(), &flh, snap.Salts.FirstLevel(), optout.ForGenerate) {
-		optedOut = true
+	if optedOut = s.optouts.OptedOut(kind.Type(), &flh, snap.Salts.FirstLevel(), optout.ForGenerate); optedOut {
 		resp = statusResponse(statusOptout)
-	} else {
-		b, err := s.issue(snap, &issuer.Params{Type: kind.Type(), FLH: flh, SiteID: kp.SiteID,
-			PrivacyBits: issuer.ClientGenerated, Established: nowMs, NowMs: nowMs})
-		if err != nil {
-			return err
-		}
-		resp = success(b)
+	} else if resp, err = s.appendIdentityResponse(make([]byte, 0, identityResponseSize), snap, &issuer.Params{
+		Type: kind.Type(), FLH: flh, SiteID: kp.SiteID, PrivacyBits: issuer.ClientGenerated, Established: nowMs, NowMs: nowMs}); err != nil {
+		return err
 	}
 
 	sealed, err := aesgcm.Seal(make([]byte, 0, len(resp)+aesgcm.Overhead), secret, resp, s.rand)

@@ -1,7 +1,15 @@
 // Package api is the operator's public HTTP API (operator-api.md §1–§2): the
 // route table, API-key authentication, the v2 envelope on the wire, request
-// handlers and error rendering. It is the only package that knows HTTP status
+// handlers and error rendering. It is the only package that picks HTTP status
 // codes.
+//
+// It is HTTP only. A handler reads like a recipe: decode and validate the
+// payload, call a domain package with the request's one store snapshot and
+// time (issuer for tokens, mapping for identity maps and buckets, cstg for
+// client-side generation, keyshare for keys, optout for opt-out), render the
+// result. Domain packages return typed errors and facts; api turns them into
+// the reference's status and message and reports the facts to metrics. The
+// archtest keeps cryptography (crypto/ecdh, x509, elliptic) out of it.
 package api
 
 import (

@@ -79,11 +79,6 @@ func (s *Server) appendIdentityResponse(dst []byte, snap *store.Snapshot, p *iss
 	return append(dst, `,"status":"success"}`...), nil
 }
 
-// issue returns the identity response body for p (see appendIssue).
-func (s *Server) issue(snap *store.Snapshot, p *issuer.Params) ([]byte, error) {
-	return s.appendIssue(make([]byte, 0, identityResponseSize), snap, p)
-}
-
 // appendIssue appends the identity response body (issuer.AppendIssue) and
 // reports what the issue looked up.
 func (s *Server) appendIssue(dst []byte, snap *store.Snapshot, p *issuer.Params) ([]byte, error) {
