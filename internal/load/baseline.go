@@ -8,20 +8,23 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/config"
+	"github.com/uid2-private-operator/uid2-operator/internal/lifecycle"
 )
 
 // BaselineBodySize is the size of the baseline's answer: about what the
 // operator sends back for a token generate in a text envelope.
 const BaselineBodySize = 600
 
-// Baseline server limits: the operator's (README "Server limits"), so the
-// floor pays for the same server configuration.
+// Baseline server limits: the operator's defaults (README "Server limits")
+// through the operator's server constructor, so the floor pays for the same
+// server configuration.
 const (
-	baselineMaxBody      = 1 << 20
-	baselineReadTimeout  = 10 * time.Second
-	baselineWriteTimeout = 10 * time.Second
-	baselineIdleTimeout  = 120 * time.Second
-	baselineMaxHeader    = 64 << 10
+	baselineMaxBody      = config.DefaultMaxRequestBody
+	baselineReadTimeout  = config.DefaultReadTimeout
+	baselineWriteTimeout = config.DefaultWriteTimeout
+	baselineIdleTimeout  = config.DefaultIdleTimeout
 )
 
 var baselineBody = bytes.Repeat([]byte("x"), BaselineBodySize)
@@ -42,14 +45,8 @@ func BaselineHandler() http.Handler {
 
 // ServeBaseline serves BaselineHandler on ln until ctx ends.
 func ServeBaseline(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           BaselineHandler(),
-		ReadTimeout:       baselineReadTimeout,
-		ReadHeaderTimeout: baselineReadTimeout,
-		WriteTimeout:      baselineWriteTimeout,
-		IdleTimeout:       baselineIdleTimeout,
-		MaxHeaderBytes:    baselineMaxHeader,
-	}
+	srv := lifecycle.NewServer("baseline", BaselineHandler(), lifecycle.Timeouts{
+		Read: baselineReadTimeout, Write: baselineWriteTimeout, Idle: baselineIdleTimeout}, nil)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
