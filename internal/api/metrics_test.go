@@ -67,8 +67,9 @@ func TestMetrics(t *testing.T) {
 	}{
 		{"uid2_http_requests_total", map[string]string{"api_contact": "mapper@demo.example", "site_id": "1003",
 			"site_name": "Demo mapper", "status": "200", "method": "POST", "path": "/v3/identity/map"}, 1},
-		{"uid2_http_requests_total", map[string]string{"api_contact": "unknown", "site_id": "null",
-			"site_name": "unknown", "status": "401", "path": "/v3/identity/map"}, 1},
+		// A known key without the role: named, as the reference's AuthMiddleware does.
+		{"uid2_http_requests_total", map[string]string{"api_contact": "generator@demo.example", "site_id": "1002",
+			"site_name": "Demo generator", "status": "401", "path": "/v3/identity/map"}, 1},
 		{"vertx_http_server_requests_total", map[string]string{"code": "200", "method": "POST", "path": "/v2/token/generate"}, 2},
 		{"uid2_token_response_status_count_total", map[string]string{"site_id": "1002", "token_endpoint": "GenerateV2",
 			"token_response_status": "Success", "advertising_token_version": "V4", "cstg": "false", "platform_type": "Other"}, 1},
@@ -328,6 +329,46 @@ func TestMetricsSDKVersionHeader(t *testing.T) {
 	} {
 		if got := sum(t, fams, "uid2_client_sdk_versions_total", tc.labels); got != tc.want {
 			t.Errorf("uid2_client_sdk_versions_total%v = %v; want %v", tc.labels, got, tc.want)
+		}
+	}
+}
+
+// TestMetrics401Caller: a 401 counts in uid2_http_requests_total under the
+// caller's api contact and site when the API key is known (a missing role, a
+// disabled key), as the reference's AuthMiddleware sets the caller before it
+// checks roles, and under "unknown"/"null" when the key is unknown or absent.
+// Regression: the official Python SDK's wrong-role calls were counted as
+// unknown callers.
+func TestMetrics401Caller(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
+	ctx := context.Background()
+	unknown := f.creds.Mapper
+	unknown.APIKey = "UID2-C-L-9999-notAKey.notAKeynotAKeynotAKeynotAKeynotAKey0000"
+	for _, c := range []localdata.Credential{f.creds.Mapper, f.creds.Generator, unknown} {
+		if _, err := f.client(c).Do(ctx, "/v2/token/generate", []byte(`{"email":"a@example.com"}`)); c != f.creds.Generator && err == nil {
+			t.Fatalf("%s generated a token", c.APIKey[:14])
+		}
+	}
+	req := mustRequest("POST", f.srv.URL+"/v2/key/sharing", "")
+	do(t, f.srv.Client(), req) // no Authorization header
+
+	fams := gather(t, reg)
+	for _, tc := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"path": "/v2/token/generate", "status": "401", "api_contact": "mapper@demo.example",
+			"site_id": "1003", "site_name": "Demo mapper"}, 1},
+		{map[string]string{"path": "/v2/token/generate", "status": "200", "api_contact": "generator@demo.example",
+			"site_id": "1002", "site_name": "Demo generator"}, 1},
+		{map[string]string{"path": "/v2/token/generate", "status": "401", "api_contact": "unknown",
+			"site_id": "null", "site_name": "unknown"}, 1},
+		{map[string]string{"path": "/v2/key/sharing", "status": "401", "api_contact": "unknown",
+			"site_id": "null", "site_name": "unknown"}, 1},
+	} {
+		if got := sum(t, fams, "uid2_http_requests_total", tc.labels); got != tc.want {
+			t.Errorf("uid2_http_requests_total%v = %v; want %v", tc.labels, got, tc.want)
 		}
 	}
 }

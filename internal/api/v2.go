@@ -130,6 +130,14 @@ func (s *Server) v2Flow(roles store.Role, h v2Handler, opts v2Options) func(http
 		}
 		client, err := authenticate(r, snap, roles)
 		if err != nil {
+			// The reference's AuthMiddleware names the caller before it
+			// checks the roles: a 401 for a known key (a missing role, a
+			// disabled key) counts under that key's contact and site.
+			if snap.Clients != nil {
+				if known := snap.Clients.ByKey(bearerKey(r)); known != nil {
+					httpmetrics.NoteClient(w, snap, known)
+				}
+			}
 			return err
 		}
 		httpmetrics.NoteClient(w, snap, client)
