@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"unsafe"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
@@ -105,7 +106,8 @@ func (s *Server) rawUID(snap *store.Snapshot, flh *[32]byte, typ identity.Type, 
 // handleRefresh is POST /v2/token/refresh (§2.2): no envelope, optional
 // authentication, a response sealed with the old refresh_response_key.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
-	// The body is copied into strings below, so its buffer is recycled.
+	// Nothing keeps the body past the answer (the inner token is copied or
+	// decoded out of it), so its buffer is recycled.
 	body, snap, err := s.readRequestInto(r, s.bufs.Get(bodyCap(r)+1))
 	defer s.bufs.Put(body)
 	if err != nil {
@@ -119,14 +121,18 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	now := s.now()
 	nowMs := now.UnixMilli()
 
-	inner := string(body)
+	var inner string
 	var responseKey []byte
 	wrapped := len(body) == token.WrapperLen && !s.opt.DisableV2Encryption
 	if wrapped {
-		inner, responseKey, err = token.UnwrapRefresh(string(body), snap.Keyring.TokenKey)
+		// UnwrapRefresh decodes the text into its own buffer and keeps no
+		// part of it, so it reads the body in place.
+		inner, responseKey, err = token.UnwrapRefresh(bytesString(body), snap.Keyring.TokenKey)
 		if err != nil {
 			return clientError(token.WrapperMessage(err))
 		}
+	} else {
+		inner = string(body)
 	}
 
 	buf := s.bufs.Get(identityResponseSize)
@@ -235,3 +241,9 @@ var (
 	errPayloadJSON   = clientError(msgPayloadNotJSON)
 	errBadIdentifier = clientError(msgInvalidIdentifier)
 )
+
+// bytesString views b as a string without copying, for read-only calls that
+// do not retain it. b must not change while the string is in use.
+func bytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
@@ -181,8 +182,14 @@ func splitWrapperJSON(j []byte) (key, inner string, ok bool) {
 			return "", "", false
 		}
 	}
-	return string(k), string(t), true
+	// j is the wrapper this package decrypted into a buffer of its own,
+	// never changed afterwards: the strings may share it.
+	return bytesString(k), bytesString(t), true
 }
+
+// bytesString views b as a string without copying; b must not change
+// while the string is in use.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // jsonString decodes raw into *s if raw is a JSON string.
 func jsonString(raw json.RawMessage, s *string) bool {
