@@ -17,7 +17,8 @@ import (
 // waits for the first tick's work, with no sleep and no polling. (A loop
 // that leaves without stopping its ticker blocks Advance: always defer
 // Stop.) Timers behave as time.Timer: the tick waits in a buffer of one and
-// is lost if nobody reads it.
+// is lost if nobody reads it. Nothing fires by itself, not even a timer of
+// zero duration: everything due fires in the next Advance.
 type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
