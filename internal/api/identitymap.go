@@ -47,7 +47,7 @@ func serviceLinkOK(c *store.Client) error {
 // the reference observe; a 400 would be friendlier but would differ.
 func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	// Counted before the payload is checked, as the reference does.
-	s.opt.Metrics.SDKVersion(req.snap, req.client, "/v2/identity/map", httpmetrics.Header(req.header, httpmetrics.ClientVersion))
+	s.opt.Metrics.SDKVersion(req.snap, req.client.SiteID, req.client.Contact, "/v2/identity/map", httpmetrics.Header(req.header, httpmetrics.ClientVersion))
 	if req.payload == nil {
 		return nil, mandated(unknownError(msgMapV2Unknown, fmt.Errorf("empty payload")))
 	}

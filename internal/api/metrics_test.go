@@ -285,11 +285,12 @@ func TestMetricsAppVersionHeader(t *testing.T) {
 }
 
 // TestMetricsSDKVersionHeader: X-UID2-Client-Version counts in
-// uid2_client_sdk_versions_total on /v2/token/refresh and /v2/identity/map
+// uid2_client_sdk_versions_total on /v2/token/refresh (unauthenticated ones
+// too, under api_contact "unknown" and the token's site) and /v2/identity/map
 // (failed requests too), each under its own path, and on no other route: the
 // reference records operator-served SDK usage in those two handlers only.
-// Regression: /v2/identity/map calls of the official Python SDK were not
-// counted.
+// Regressions: /v2/identity/map calls of the official Python SDK were not
+// counted, nor refreshes without an API key (the JS SDK's, from browsers).
 func TestMetricsSDKVersionHeader(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := newFixture(t, api.Options{Metrics: metrics.NewAPI(reg)})
@@ -304,6 +305,13 @@ func TestMetricsSDKVersionHeader(t *testing.T) {
 	gen, mapper := sdk(f.creds.Generator), sdk(f.creds.Mapper)
 	id := decodeIdentity(t, generate(t, gen, `{"email":"sdk-version@example.com"}`).Body)
 	if _, err := gen.Refresh(ctx, id.RefreshToken, id.RefreshResponseKey); err != nil {
+		t.Fatal(err)
+	}
+	// A browser's refresh: no API key, counted for the token's site.
+	browser := sdk(f.creds.Generator)
+	browser.APIKey = ""
+	id = decodeIdentity(t, generate(t, gen, `{"email":"sdk-version-browser@example.com"}`).Body)
+	if _, err := browser.Refresh(ctx, id.RefreshToken, id.RefreshResponseKey); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := mapper.Do(ctx, "/v2/identity/map", []byte(`{"email":["a@example.com"]}`)); err != nil {
@@ -322,7 +330,10 @@ func TestMetricsSDKVersionHeader(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{map[string]string{"path": "/v2/token/refresh", "site_id": site(f.creds.Generator), "client_version": version}, 1},
+		{map[string]string{"path": "/v2/token/refresh", "site_id": site(f.creds.Generator), "client_version": version,
+			"api_contact": "generator@demo.example"}, 1},
+		{map[string]string{"path": "/v2/token/refresh", "site_id": site(f.creds.Generator), "client_version": version,
+			"api_contact": "unknown"}, 1},
 		{map[string]string{"path": "/v2/identity/map", "site_id": site(f.creds.Mapper), "client_version": version}, 2},
 		{map[string]string{"path": "/v3/identity/map"}, 0},
 		{map[string]string{"path": "/v2/token/generate"}, 0},

@@ -521,12 +521,14 @@ func (m *API) TCFUsed(c *store.Client) {
 
 // SDKVersion counts the X-UID2-Client-Version of a token refresh or a
 // /v2/identity/map request, the two routes on which the reference records
-// operator-served SDK usage (not /v3/identity/map, not generate).
-func (m *API) SDKVersion(snap *store.Snapshot, c *store.Client, path, version string) {
-	if m == nil || c == nil || version == "" {
+// operator-served SDK usage (not /v3/identity/map, not generate), for the
+// request's site; contact is the caller's api contact, "" when the request
+// carries no known API key (a browser's refresh counts as "unknown").
+func (m *API) SDKVersion(snap *store.Snapshot, site int32, contact, path, version string) {
+	if m == nil || version == "" {
 		return
 	}
-	k := seriesKey{fam: famSDKVersions, site: c.SiteID, known: true, contact: c.Contact,
+	k := seriesKey{fam: famSDKVersions, site: site, known: true, contact: contact,
 		s1: m.sdkVersionLabels.Label(version), s2: path}
 	m.counter(k, snap).Inc()
 }
@@ -638,7 +640,11 @@ func (m *API) Refreshed(r *Refresh) {
 	if out.Decoded {
 		m.RefreshReceived(snap, site, out.Token.Version == token.VersionV2)
 	}
-	m.SDKVersion(snap, r.Caller, "/v2/token/refresh", r.ClientVersion)
+	contact := ""
+	if r.Caller != nil {
+		contact = r.Caller.Contact
+	}
+	m.SDKVersion(snap, site, contact, "/v2/token/refresh", r.ClientVersion)
 	st := TokenSuccess
 	switch {
 	case r.Failed:
@@ -652,10 +658,6 @@ func (m *API) Refreshed(r *Refresh) {
 	}
 	m.TokenResponse(snap, site, EndpointRefresh, st, r.Platform)
 	if st == TokenSuccess {
-		contact := ""
-		if r.Caller != nil {
-			contact = r.Caller.Contact
-		}
 		since := time.Duration(r.NowMs-out.Token.Created) * time.Millisecond
 		ttl := time.Duration(snap.Runtime.IdentityTokenExpiresAfterSeconds) * time.Second
 		m.RefreshedAfter(snap, site, contact, r.Origin, since, ttl)

@@ -59,7 +59,7 @@ var (
 		Help:   "Requests by the X-UID2-AppVersion header's client name and version."}
 	ClientSDKVersions = Family{Name: "uid2_client_sdk_versions_total", Kind: Counter,
 		Labels: []string{"site_id", "api_contact", "client_version", "path"},
-		Help:   "Token refreshes and /v2/identity/map requests by the X-UID2-Client-Version header (operator-served SDK usage, as the reference records it)."}
+		Help:   "Token refreshes (without an API key: api_contact \"unknown\", the token's site) and /v2/identity/map requests by the X-UID2-Client-Version header (operator-served SDK usage, as the reference records it)."}
 	VertxRequests = Family{Name: "vertx_http_server_requests_total", Kind: Counter,
 		Labels: []string{"code", "method", "path"},
 		Help:   "Processed requests by status code, method and route path (Vert.x HTTP server metrics; 404s are not recorded)."}
