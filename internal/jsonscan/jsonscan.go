@@ -3,7 +3,9 @@
 // are mostly arrays of strings. It validates as it goes (RFC 8259 syntax,
 // as encoding/json.Valid does), hands out values as spans of the input, and
 // decodes strings exactly as encoding/json does, aliasing the input when a
-// string needs no decoding.
+// string needs no decoding. DecodeObject, Present and StringValue (vertx.go)
+// read CSTG's small request object the way Vert.x's JsonObject does, on top
+// of encoding/json.
 package jsonscan
 
 import (
