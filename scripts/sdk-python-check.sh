@@ -21,7 +21,8 @@
 # Runs, each against a fresh operator:
 #   1. the SDK's offline unit tests (pytest tests/, no operator);
 #   2. local mode (embedded dataset): the SDK's integration tests (UID2_BASE_URL/_API_KEY/
-#      _SECRET_KEY set to the demo client with every role) and scripts/sdk-python/drive.py;
+#      _SECRET_KEY set to the demo client with every role) and scripts/sdk-python/drive.py,
+#      with a client-side generated token (CSTG is on in local mode);
 #   3. local mode with identity_scope=euid: the SDK's EUID tests (EUID_* variables) and
 #      drive.py with OP_SCOPE=euid (TCF consent, EUID token prefixes and key scope);
 #   4. Core mode (`uid2-operator core` stand-in + `serve --core-url`): the integration
@@ -154,10 +155,10 @@ pytest_run() {
   record "$name" "$status" "$(printf '%s\n' "$out" | tail -n 1 | tr -d '=' | sed 's/^ *//')"
 }
 
-# drive NAME BASE SCOPE EXTRA: scripts/sdk-python/drive.py; records its SUMMARY line.
+# drive NAME BASE SCOPE EXTRA [CSTG]: scripts/sdk-python/drive.py; records its SUMMARY line.
 drive() {
   local out status=ok
-  out=$(OP_BASE=$2 OP_SCOPE=$3 OP_EXTRA=$4 OP_CREDS=$creds OP_SDK_VERSION=$sdk_version \
+  out=$(OP_BASE=$2 OP_SCOPE=$3 OP_EXTRA=$4 OP_CSTG=${5:-0} OP_CREDS=$creds OP_SDK_VERSION=$sdk_version \
     "$python" "$repo/scripts/sdk-python/drive.py" 2>&1) || status=FAIL
   printf '%s\n' "$out" | grep -v '^SUMMARY' | sed 's/^/   /'
   record "$1" "$status" "$(printf '%s\n' "$out" | sed -n 's/^SUMMARY //p')"
@@ -184,7 +185,7 @@ start local -- serve --drain-delay 0 --http-addr "127.0.0.1:$http" --metrics-add
 wait_healthy "$base" "$work/local.log"
 pytest_run "2 local: SDK integration tests" "UID2_BASE_URL=$base" "UID2_API_KEY=$api_key" "UID2_SECRET_KEY=$secret" \
   -- tests "${deselect[@]}"
-drive "2 local: drive.py" "$base" uid2 1
+drive "2 local: drive.py" "$base" uid2 1 1
 metrics "2 local: metrics (informational)" "http://127.0.0.1:$mport/metrics"
 
 echo "== 3. local mode, identity_scope=euid"
