@@ -403,3 +403,18 @@ func githubAnchor(heading string) string {
 	}
 	return b.String()
 }
+
+// TestREADMEQuickStartCommands: the developers' guide wants the README to
+// open with the two commands that matter, in this order.
+func TestREADMEQuickStartCommands(t *testing.T) {
+	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(readREADME(t), 2)
+	want := []string{"go run ./cmd/uid2-operator", "go test ./..."}
+	if len(blocks) < 2 {
+		t.Fatalf("README has %d sh blocks; want the quick start's two", len(blocks))
+	}
+	for i, w := range want {
+		if got := strings.TrimSpace(blocks[i][1]); got != w {
+			t.Errorf("README's command block %d is %q; want %q", i+1, got, w)
+		}
+	}
+}
