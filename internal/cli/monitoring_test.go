@@ -31,7 +31,10 @@ const (
 	rulesTestFile = chartDir + "/rules/uid2-operator.rules.test.yaml"
 )
 
-// sdkHeaders adds the version headers the official SDKs send.
+// sdkHeaders adds the version headers: X-UID2-Client-Version, which the
+// official SDKs send, and X-UID2-AppVersion, which they do not (the Python
+// SDK sends none; scripts/sdk-python-check.sh adds it, as this run does, so
+// that uid2_client_versions_total appears).
 type sdkHeaders struct{ next http.RoundTripper }
 
 func (s sdkHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
