@@ -226,6 +226,52 @@ func TestREADMEFlagDefaults(t *testing.T) {
 	}
 }
 
+var reVariableRow = regexp.MustCompile("^\\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \\| ([^|]*) \\|")
+
+// TestREADMEAKSVariableDefaults: the Variables table's literal defaults
+// ("`10.0.0.0/8`"; "`2`, `2`, `5`" for a row of three) are aks.Default()'s.
+func TestREADMEAKSVariableDefaults(t *testing.T) {
+	variables, ok := readmeSection(readREADME(t), "Variables")
+	if !ok {
+		t.Fatal("README has no Variables section")
+	}
+	def := aks.Default()
+	code := map[string]string{}
+	for _, f := range aks.Fields() {
+		code[f.Env] = f.Get(&def)
+	}
+	compared := 0
+	for _, line := range strings.Split(variables, "\n") {
+		m := reVariableRow.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		names := strings.Split(m[1], ", ")
+		docs := strings.Split(strings.TrimSpace(m[2]), ", ")
+		if len(docs) != len(names) {
+			continue
+		}
+		for i, name := range names {
+			name, doc := strings.Trim(name, "`"), docs[i]
+			want, known := code[name]
+			if !known {
+				t.Errorf("README's Variables table documents %s, which is not an aks variable", name)
+				continue
+			}
+			if len(doc) < 2 || doc[0] != '`' || doc[len(doc)-1] != '`' || strings.Count(doc, "`") != 2 {
+				continue // a description: (required), derived, …
+			}
+			compared++
+			if strings.Trim(doc, "`") != want {
+				t.Errorf("README: %s defaults to %s; the code's default is %q", name, doc, want)
+			}
+		}
+	}
+	if compared < 12 {
+		t.Fatalf("compared %d defaults; the Variables table was not found", compared)
+	}
+}
+
 // envReaders are the functions whose string argument names an environment
 // variable: os.Getenv/LookupEnv and the injected getenv/lookup/get of the
 // code that takes its environment as a function.

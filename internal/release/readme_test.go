@@ -5,8 +5,10 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/release"
 )
@@ -14,7 +16,8 @@ import (
 // TestREADMEDocumentsUID2Release: the README's uid2-release section names
 // every command of uid2-release's usage, every flag each command's flag set
 // prints for -h, and every variable of the usage's ENVIRONMENT list (the
-// developers' guide: the README documents every flag, env var and command).
+// developers' guide: the README documents every flag, env var and command);
+// the flag table's literal defaults are the ones -h prints.
 func TestREADMEDocumentsUID2Release(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -43,6 +46,8 @@ func TestREADMEDocumentsUID2Release(t *testing.T) {
 		}
 	}
 	reFlag := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+	reDefault := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)[^\n]*\n[^\n]*\(default ([^)]*)\)$`)
+	defaults := map[string]string{} // flag as the README writes it → default from -h
 	flags := 0
 	for _, cmd := range commands {
 		if !strings.Contains(section, "`uid2-release "+cmd) {
@@ -51,6 +56,16 @@ func TestREADMEDocumentsUID2Release(t *testing.T) {
 		var out, help bytes.Buffer
 		if code := release.Main(context.Background(), []string{cmd, "-h"}, nil, &out, &help); code != release.ExitOK {
 			t.Fatalf("uid2-release %s -h: exit %d: %s", cmd, code, help.String())
+		}
+		for _, m := range reDefault.FindAllStringSubmatch(help.String(), -1) {
+			flag := "--" + m[1]
+			if len(m[1]) == 1 {
+				flag = "-" + m[1]
+			}
+			if v, err := strconv.Unquote(m[2]); err == nil {
+				m[2] = v
+			}
+			defaults[flag] = m[2]
 		}
 		for _, m := range reFlag.FindAllStringSubmatch(help.String(), -1) {
 			flags++
@@ -65,6 +80,28 @@ func TestREADMEDocumentsUID2Release(t *testing.T) {
 	}
 	if flags < 8 {
 		t.Fatalf("found %d flags in the commands' help; its layout changed", flags)
+	}
+
+	// The flag table's literal defaults are the code's.
+	reRow := regexp.MustCompile("(?m)^\\| `(-[-a-z0-9]+)[^`]*`[^|]* \\| `([^`]*)` \\|")
+	compared := 0
+	for _, m := range reRow.FindAllStringSubmatch(section, -1) {
+		want, ok := defaults[m[1]]
+		if !ok {
+			continue
+		}
+		compared++
+		same := m[2] == want
+		if d, err := time.ParseDuration(m[2]); err == nil {
+			w, _ := time.ParseDuration(want)
+			same = d == w
+		}
+		if !same {
+			t.Errorf("README: uid2-release %s defaults to %q; the code's default is %q", m[1], m[2], want)
+		}
+	}
+	if compared < 3 {
+		t.Fatalf("compared %d flag defaults (from %v); the README's flag table was not found", compared, defaults)
 	}
 }
 
