@@ -279,10 +279,11 @@ var envReaders = []string{"Getenv", "LookupEnv", "getenv", "lookup", "get"}
 
 var reEnvName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*[A-Z0-9]$`)
 
-// codeEnvVars returns the environment variables the module's non-test Go
-// code names: string literals passed to an envReaders function, and string
-// constants named Env… or env… (how the code names the variables it
-// reads through a lookup function).
+// codeEnvVars returns the environment variables the module's non-test code
+// names: in Go, string literals passed to an envReaders function and string
+// constants named Env… or env… (how the code names the variables it reads
+// through a lookup function); in the shell scripts, .ci/run and the aks plan
+// template, variables read with a default.
 func codeEnvVars(t *testing.T) map[string]string {
 	t.Helper()
 	found := map[string]string{}
@@ -293,6 +294,9 @@ func codeEnvVars(t *testing.T) map[string]string {
 		}
 		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != "../.." {
 			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".sh") || strings.HasSuffix(path, ".tmpl")) {
+			return addShellVars(found, path)
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
@@ -336,10 +340,28 @@ func codeEnvVars(t *testing.T) map[string]string {
 		})
 		return nil
 	})
+	if err == nil {
+		err = addShellVars(found, "../../.ci/run")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// reShellInput matches a shell variable read with a default, ${NAME:-…}:
+// how the scripts, CI and the aks plan template take their settings.
+var reShellInput = regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*):?[-=]`)
+
+func addShellVars(found map[string]string, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, m := range reShellInput.FindAllSubmatch(b, -1) {
+		found[string(m[1])] = path
+	}
+	return nil
 }
 
 // dependencyEnvVars are read by libraries on our behalf, where the README
@@ -356,7 +378,7 @@ func TestREADMEDocumentsEveryEnvVar(t *testing.T) {
 	vars := codeEnvVars(t)
 	// The scan must keep finding the ways the code reads variables:
 	// os.Getenv, os.LookupEnv, injected lookups and Env constants.
-	for _, known := range []string{"UID2_API_KEY", "UID2_OPERATOR_KEY", "GOMEMLIMIT", "VERTX_CONFIG_PATH", "VAULT_NAME", "SKR_URL", "SOURCE_DATE_EPOCH"} {
+	for _, known := range []string{"UID2_API_KEY", "UID2_OPERATOR_KEY", "GOMEMLIMIT", "VERTX_CONFIG_PATH", "VAULT_NAME", "SKR_URL", "SOURCE_DATE_EPOCH", "UID2_RELEASE", "UID2_CI_PODMAN", "KEEP_WORK"} {
 		if _, ok := vars[known]; !ok {
 			t.Errorf("the source scan no longer finds %s; fix codeEnvVars", known)
 		}
