@@ -486,3 +486,18 @@ func TestREADMEQuickStartCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMERepoPaths: every path of this repository the README names in
+// code (`internal/…`, `deploy/…`, `scripts/…`, `cmd/…`, `.ci/…`) exists.
+func TestREADMERepoPaths(t *testing.T) {
+	paths := regexp.MustCompile("`((?:internal|deploy|scripts|cmd|\\.ci)/[A-Za-z0-9_./-]*)`").FindAllStringSubmatch(readREADME(t), -1)
+	if len(paths) < 10 {
+		t.Fatalf("found %d repository paths; the pattern is wrong", len(paths))
+	}
+	for _, m := range paths {
+		p := strings.TrimSuffix(strings.TrimSuffix(m[1], "/..."), "/")
+		if _, err := os.Stat(filepath.Join("../..", p)); err != nil {
+			t.Errorf("README names %s, which does not exist", m[1])
+		}
+	}
+}
