@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
@@ -23,25 +22,26 @@ const (
 
 // cstgStatus maps a CSTG answer to its token-response status.
 func cstgStatus(err error, optedOut bool) metrics.TokenStatus {
-	var ce *cstg.Error
-	var e *Error
-	switch {
-	case err == nil && optedOut:
-		return metrics.TokenOptOut
-	case err == nil:
+	switch e := err.(type) {
+	case nil:
+		if optedOut {
+			return metrics.TokenOptOut
+		}
 		return metrics.TokenSuccess
-	case errors.As(err, &ce):
-		return metrics.CSTGStatus(ce.Message)
-	case errors.As(err, &e) && e.Message == msgInvalidIdentifier:
-		return metrics.TokenBadPayload
+	case *cstg.Error:
+		return metrics.CSTGStatus(e.Message)
+	case *Error:
+		if e.Message == msgInvalidIdentifier {
+			return metrics.TokenBadPayload
+		}
 	}
 	return failureStatus(err)
 }
 
 // cstgError gives a rejection of the cstg package its HTTP face.
 func cstgError(err error) error {
-	var ce *cstg.Error
-	if !errors.As(err, &ce) {
+	ce, ok := err.(*cstg.Error)
+	if !ok {
 		return err
 	}
 	e := &Error{HTTP: http.StatusBadRequest, Status: statusClientError, Message: ce.Message, Err: ce.Err}

@@ -52,16 +52,8 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 		return nil, mandated(unknownError(msgMapV2Unknown, fmt.Errorf("empty payload")))
 	}
 	chosen, arr, err := mapping.ParseV2(req.payload, !s.opt.DisablePhone)
-	var notArray *mapping.NotArrayError
-	switch {
-	case errors.Is(err, mapping.ErrNotJSON):
-		return nil, clientError(msgPayloadNotJSON)
-	case errors.As(err, &notArray):
-		return nil, clientError(notArray.Key + msgMustBeArraySuffix)
-	case errors.Is(err, mapping.ErrInputCount):
-		return nil, s.exactlyOneMissing()
-	case errors.Is(err, mapping.ErrNullElement):
-		return nil, mandated(unknownError(msgMapV2Unknown, err))
+	if err != nil {
+		return nil, s.mapV2Error(err)
 	}
 	if err := serviceLinkOK(req.client); err != nil {
 		return nil, err
@@ -79,6 +71,20 @@ func (s *Server) handleIdentityMapV2(req *v2Request) ([]byte, error) {
 	}
 	s.opt.Metrics.Mapped(req.client, "/v2/identity/map", m.Counts())
 	return append(out, `},"status":"success"}`...), nil
+}
+
+// mapV2Error is the reference's answer to a ParseV2 error.
+func (s *Server) mapV2Error(err error) *Error {
+	var notArray *mapping.NotArrayError
+	switch {
+	case errors.Is(err, mapping.ErrNotJSON):
+		return clientError(msgPayloadNotJSON)
+	case errors.As(err, &notArray):
+		return clientError(notArray.Key + msgMustBeArraySuffix)
+	case errors.Is(err, mapping.ErrInputCount):
+		return s.exactlyOneMissing()
+	}
+	return mandated(unknownError(msgMapV2Unknown, err))
 }
 
 func (s *Server) exactlyOneMissing() *Error {
