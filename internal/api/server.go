@@ -309,35 +309,19 @@ func readBody(r *http.Request, b []byte) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	b = b[:0]
-	var err error
-	for {
-		var n int
-		if len(b) == cap(b) {
-			// Full: probe for EOF before growing, so a body of exactly
-			// Content-Length bytes stays in its buffer.
-			var probe [512]byte
-			n, err = r.Body.Read(probe[:])
-			b = append(b, probe[:n]...)
-		} else {
-			n, err = r.Body.Read(b[len(b):cap(b)])
-			b = b[:len(b)+n]
-		}
-		if err != nil {
-			break
-		}
-	}
-	if err == io.EOF {
-		err = nil
-	}
+	b, err := bufpool.ReadAll(r.Body, b)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, plainError(http.StatusRequestEntityTooLarge, err)
-		}
-		return nil, plainError(http.StatusBadRequest, err)
+		return nil, bodyError(err)
 	}
 	return b, nil
+}
+
+// bodyError is 413 for a body over the limit, else 400.
+func bodyError(err error) *Error {
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return plainError(http.StatusRequestEntityTooLarge, err)
+	}
+	return plainError(http.StatusBadRequest, err)
 }
 
 // bearerKey extracts the API key from Authorization (§1.3): trimmed, a

@@ -7,6 +7,7 @@
 package bufpool
 
 import (
+	"io"
 	"math/bits"
 	"sync"
 )
@@ -73,4 +74,30 @@ func (bp *Pool) Put(b []byte) {
 	}
 	*v = b[:0]
 	bp.classes[c].Put(v)
+}
+
+// ReadAll reads r to EOF into b[:0] and returns the data, growing b only
+// when it does not fit: when b is full, a small read probes for EOF first,
+// so data of exactly cap(b) bytes (a request body of its Content-Length)
+// stays in b. On error it returns the error of r, EOF excluded.
+func ReadAll(r io.Reader, b []byte) ([]byte, error) {
+	b = b[:0]
+	for {
+		var n int
+		var err error
+		if len(b) == cap(b) {
+			var probe [512]byte
+			n, err = r.Read(probe[:])
+			b = append(b, probe[:n]...)
+		} else {
+			n, err = r.Read(b[len(b):cap(b)])
+			b = b[:len(b)+n]
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
