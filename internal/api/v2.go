@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
-	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/bufpool"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
 	"github.com/uid2-private-operator/uid2-operator/internal/jsonscan"
@@ -224,31 +223,17 @@ func statusResponse(status string) []byte {
 	return jsonw.AppendStatus(nil, status, "")
 }
 
-// base64Chunk is how many sealed bytes writeEnvelope encodes per write: a
-// multiple of 3, so chunks join into one valid base64 text.
-const base64Chunk = 48 << 10
-
 // writeEnvelope writes a sealed response for mode with its Content-Length:
-// binary as is, text base64-encoded through a small pooled buffer, so a
-// large answer is never held twice.
+// binary as is, text base64-encoded in chunks through a small pooled
+// buffer, so a large answer is never held twice.
 func (s *Server) writeEnvelope(w http.ResponseWriter, mode envelope.Mode, sealed []byte) {
-	h := w.Header()
-	if mode == envelope.ModeBinary {
-		setContent(h, contentTypeValue(mode), len(sealed))
-		w.WriteHeader(http.StatusOK)
-		w.Write(sealed)
-		return
-	}
-	setContent(h, contentTypeValue(mode), b64.EncodedLen(len(sealed)))
+	setContent(w.Header(), contentTypeValue(mode), envelope.BodyLen(mode, sealed))
 	w.WriteHeader(http.StatusOK)
-	n := min(len(sealed), base64Chunk)
-	scratch := s.bufs.Get(b64.EncodedLen(n))[:b64.EncodedLen(n)]
-	for len(sealed) > 0 {
-		chunk := sealed[:min(len(sealed), base64Chunk)]
-		if _, err := w.Write(b64.AppendEncode(scratch[:0], chunk)); err != nil {
-			break // the client is gone; net/http logs nothing more useful
-		}
-		sealed = sealed[len(chunk):]
+	var scratch []byte
+	if mode == envelope.ModeText {
+		scratch = s.bufs.Get(envelope.ScratchLen(len(sealed)))
 	}
+	// An error means the client is gone; net/http logs nothing more useful.
+	scratch, _ = envelope.WriteBody(w, mode, sealed, scratch)
 	s.bufs.Put(scratch)
 }

@@ -5,9 +5,10 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"io"
 	"time"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 )
 
 // AppendSeal appends the response envelope for json to dst and returns the
@@ -82,3 +83,39 @@ func AppendBody(dst []byte, mode Mode, sealed []byte) []byte {
 	}
 	return b64.AppendEncode(dst, sealed)
 }
+
+// textChunk is how many sealed bytes WriteBody encodes per write in text
+// mode: a multiple of 3, so the chunks join into one valid base64 text.
+const textChunk = 48 << 10
+
+// BodyLen is the length of sealed's body for mode (the Content-Length).
+func BodyLen(mode Mode, sealed []byte) int {
+	if mode == ModeBinary {
+		return len(sealed)
+	}
+	return b64.EncodedLen(len(sealed))
+}
+
+// WriteBody writes sealed encoded for mode, as AppendBody would, without
+// holding the whole text: base64 is written in chunks through scratch (any
+// capacity, grown if too small; ScratchLen(len(sealed)) is enough) and the
+// scratch is returned for reuse.
+func WriteBody(w io.Writer, mode Mode, sealed, scratch []byte) ([]byte, error) {
+	if mode == ModeBinary {
+		_, err := w.Write(sealed)
+		return scratch, err
+	}
+	for len(sealed) > 0 {
+		chunk := sealed[:min(len(sealed), textChunk)]
+		scratch = b64.AppendEncode(scratch[:0], chunk)
+		if _, err := w.Write(scratch); err != nil {
+			return scratch, err
+		}
+		sealed = sealed[len(chunk):]
+	}
+	return scratch, nil
+}
+
+// ScratchLen is the scratch capacity WriteBody needs for a text body of n
+// sealed bytes.
+func ScratchLen(n int) int { return b64.EncodedLen(min(n, textChunk)) }
