@@ -55,6 +55,12 @@ var leafAllowed = map[string][]string{
 
 	// admission sizes and meters memory; it knows nothing of HTTP.
 	"internal/admission": {"internal/clock"},
+
+	// Small single-job packages api uses (issue 12).
+	"internal/bufpool": nil,
+	"internal/ratelog": nil,
+	"internal/cors":    nil,
+	"internal/framing": nil,
 }
 
 // rules: an import (prefix) and the packages (prefixes) that may use it.
@@ -142,6 +148,11 @@ func TestAPIIsHTTPOnly(t *testing.T) {
 			}
 			if contains(domainPackages, p.ImportPath) && (imp == "net/http" || strings.HasPrefix(imp, module+"internal/api")) {
 				t.Errorf("%s imports %s; domain packages know nothing of HTTP", p.ImportPath, imp)
+			}
+			// Domain packages return facts (issuer.Facts, mapping.Counts);
+			// api reports them, so the engines stay free of metrics.
+			if contains(domainPackages, p.ImportPath) && strings.HasPrefix(imp, module+"internal/metrics") {
+				t.Errorf("%s imports %s; domain packages return facts and api reports them", p.ImportPath, imp)
 			}
 		}
 	}
