@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/base64"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -46,4 +47,38 @@ func BenchmarkAppendBase64(b *testing.B) {
 			buf = base64.StdEncoding.AppendEncode(buf[:0], u.Bytes())
 		}
 	})
+}
+
+// BenchmarkParseBase64Hash: base64 email_hash inputs (44 characters), as
+// identity map v2/v3 and generate parse them; many different ones, so the
+// branch predictor cannot learn one.
+func BenchmarkParseBase64Hash(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	ins := make([]string, 4096)
+	for i := range ins {
+		var h [32]byte
+		for j := range h {
+			h[j] = byte(r.Uint32())
+		}
+		ins[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	i := 0
+	for b.Loop() {
+		if _, ok := parseBase64Hash(ins[i%len(ins)]); !ok {
+			b.Fatal("not parsed")
+		}
+		i++
+	}
+}
+
+// TestBase64Value holds the table to the standard alphabet: every byte.
+func TestBase64Value(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for c := range 256 {
+		v, ok := base64Value(byte(c))
+		want := strings.IndexByte(alphabet, byte(c))
+		if ok != (want >= 0) || ok && int(v) != want {
+			t.Errorf("base64Value(%q) = %d, %v; want %d", rune(c), v, ok, want)
+		}
+	}
 }

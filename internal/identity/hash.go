@@ -124,22 +124,27 @@ func parseBase64Hash(s string) (Hash, bool) {
 	return h, true
 }
 
-// base64Value returns the value of c in the standard base64 alphabet.
+// base64Value returns the value of c in the standard base64 alphabet. It is
+// a table lookup: chained range comparisons mispredict on every character
+// of random base64 and cost about 7 ns each (BenchmarkParseBase64Hash).
 func base64Value(c byte) (byte, bool) {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return c - 'A', true
-	case 'a' <= c && c <= 'z':
-		return c - 'a' + 26, true
-	case '0' <= c && c <= '9':
-		return c - '0' + 52, true
-	case c == '+':
-		return 62, true
-	case c == '/':
-		return 63, true
-	}
-	return 0, false
+	v := base64Values[c]
+	return v, v != invalidBase64
 }
+
+const invalidBase64 = 0xff
+
+// base64Values maps a character to its standard base64 value, or
+// invalidBase64.
+var base64Values = func() (t [256]byte) {
+	for i := range t {
+		t[i] = invalidBase64
+	}
+	for i, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = byte(i)
+	}
+	return t
+}()
 
 func parseHexHash(s string) (Hash, bool) {
 	h := Hash{n: 32}
