@@ -72,6 +72,9 @@ func runCoreMode(ctx context.Context, cfg config.Config, provider attest.Provide
 	if err != nil {
 		return err
 	}
+	if err := loadBootstrap(&cfg, op.Store, log); err != nil {
+		return err
+	}
 	log.Info("core mode: attesting and loading stores", "core_attest_url", cfg.CoreAttestURL, "platform", provider.Name())
 	startCtx, cancelStart := context.WithTimeout(ctx, cfg.StartupTimeout)
 	err = op.Start(startCtx)

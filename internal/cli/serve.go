@@ -314,6 +314,9 @@ func loadLocal(ctx context.Context, cfg config.Config, st *store.Store, now time
 	} else if fsys, err = localdata.Open(now); err != nil {
 		return nil, fmt.Errorf("embedded dataset: %w", err)
 	}
+	if err := loadBootstrap(&cfg, st, nil); err != nil {
+		return nil, err
+	}
 	loader := &store.Loader{Src: store.FSSource{FS: fsys}, Store: st, Paths: localPaths(cfg)}
 	if err := loader.LoadAll(ctx); err != nil {
 		return nil, fmt.Errorf("local dataset: %w", err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
@@ -49,7 +50,7 @@ func refreshIntervals(cfg config.Config) map[store.Part]time.Duration {
 func localPaths(cfg config.Config) store.Paths {
 	paths := store.Paths{}
 	for _, p := range store.Parts() {
-		if p.CoreOnly || !(p.LocalAlways || p.Switch == "" || cfg.Bool(p.Switch)) {
+		if p.CoreOnly || !(p.Switch == "" || cfg.Bool(p.Switch)) {
 			continue
 		}
 		paths[p.Part] = p.Dataset
@@ -58,4 +59,22 @@ func localPaths(cfg config.Config) store.Paths {
 		}
 	}
 	return paths
+}
+
+// loadBootstrap publishes the parts built from config keys rather than
+// loaded (the runtime config with enable_remote_config=false), before any
+// store loads, so a bad key fails start-up at once, naming the key.
+func loadBootstrap(cfg *config.Config, st *store.Store, log *slog.Logger) error {
+	parts, err := st.LoadBootstrap(cfg)
+	if err != nil {
+		return err
+	}
+	if log != nil && len(parts) > 0 {
+		rc := st.Load().Runtime
+		log.Info("runtime config from the operator config (enable_remote_config is false)",
+			"identity_token_expires_after_seconds", rc.IdentityTokenExpiresAfterSeconds,
+			"refresh_token_expires_after_seconds", rc.RefreshTokenExpiresAfterSeconds,
+			"identity_environment", rc.IdentityEnvironment)
+	}
+	return nil
 }

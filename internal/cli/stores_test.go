@@ -28,6 +28,12 @@ func TestStoreTableConfigKeys(t *testing.T) {
 		if cfg.Text(p.PathKey) != "x" || cfg.Int(p.RefreshKey) != 7 || (p.Switch != "" && !cfg.Bool(p.Switch)) {
 			t.Errorf("%s: keys did not reach the config: %q %d", p.Part, cfg.Text(p.PathKey), cfg.Int(p.RefreshKey))
 		}
+		for _, k := range p.BootstrapKeys {
+			cfg := config.Default()
+			if unknown, err := cfg.Parse(strings.NewReader(`{"` + k + `":null}`)); err != nil || len(unknown) > 0 || !cfg.IsSet(k) {
+				t.Errorf("%s: bootstrap key %s is not a config key (unknown %v, %v)", p.Part, k, unknown, err)
+			}
+		}
 	}
 }
 
@@ -42,11 +48,15 @@ func TestStorePathsPerMode(t *testing.T) {
 	cfg.KeysetsMetadataPath = "my/keysets.json"
 	local := localPaths(cfg)
 	want := store.Paths{store.PartClients: "clients/metadata.json", store.PartKeysets: "my/keysets.json",
-		store.PartKeys: "keyset_keys/metadata.json", store.PartSalts: "salts/metadata.json",
-		store.PartRuntime: "runtime_config/metadata.json"}
+		store.PartKeys: "keyset_keys/metadata.json", store.PartSalts: "salts/metadata.json"}
 	if !maps.Equal(local, want) {
-		t.Errorf("localPaths = %v; want %v", local, want)
+		t.Errorf("localPaths = %v; want %v (no runtime config: enable_remote_config is false)", local, want)
 	}
+	cfg.EnableRemoteConfig = true
+	if got := localPaths(cfg)[store.PartRuntime]; got != "runtime_config/metadata.json" {
+		t.Errorf("localPaths with enable_remote_config = runtime %q; want the dataset's", got)
+	}
+	cfg.EnableRemoteConfig = false
 
 	cfg.KeysetsMetadataPath = ""
 	cfg.DeriveCorePaths("https://core.example", "")

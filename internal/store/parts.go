@@ -49,9 +49,11 @@ type PartSpec struct {
 	// Switch is the boolean config key that turns the part on; "" means
 	// always on.
 	Switch string
-	// LocalAlways makes local mode load the part whatever Switch says:
-	// enable_remote_config is about Core, the dataset always has one.
-	LocalAlways bool
+	// BootstrapKeys are the operator config keys the part is built from
+	// when its Switch is off, instead of being loaded (the reference's
+	// bootstrap config: the runtime config with enable_remote_config=false),
+	// in Core and local mode alike. Store.LoadBootstrap builds such parts.
+	BootstrapKeys []string
 	// CoreOnly parts are never loaded in local mode (the embedded dataset
 	// has none).
 	CoreOnly bool
@@ -66,6 +68,8 @@ type PartSpec struct {
 	decode func(version int64, data []byte) (set func(*Snapshot), v int64, err error)
 	// count returns the part's entry count in s, false when absent.
 	count func(s *Snapshot) (int, bool)
+	// bootstrap builds the part from config keys (BootstrapKeys).
+	bootstrap func(cfg Settings) (set func(*Snapshot), err error)
 }
 
 // parts is the table of store parts, in load order: sites and keypairs
@@ -80,8 +84,9 @@ var parts = []PartSpec{
 		decode: located(ParseClientSideKeypairs, NewClientSideKeypairs, func(s *Snapshot, v *ClientSideKeypairs) { s.Keypairs = v }),
 		count:  counted(func(s *Snapshot) *ClientSideKeypairs { return s.Keypairs })},
 	{Part: PartRuntime, Format: FormatInline, CorePath: "/operator/config", Dataset: "runtime_config/metadata.json",
-		PathKey: "runtime_config_metadata_path", RefreshKey: "config_scan_period_ms", Switch: "enable_remote_config", LocalAlways: true, Name: "runtime config",
-		decode: inlineRuntimeConfig},
+		PathKey: "runtime_config_metadata_path", RefreshKey: "config_scan_period_ms", Switch: "enable_remote_config", Name: "runtime config",
+		BootstrapKeys: RuntimeConfigKeys,
+		decode:        inlineRuntimeConfig, bootstrap: bootstrapRuntimeConfig},
 	{Part: PartClients, MetadataKey: KeyClients, CorePath: "/clients/refresh", Dataset: "clients/metadata.json",
 		PathKey: "clients_metadata_path", RefreshKey: "auth_refresh_ms", Name: "clients",
 		decode: located(ParseClients, NewClients, func(s *Snapshot, v *Clients) { s.Clients = v }),
@@ -170,6 +175,45 @@ func inlineRuntimeConfig(_ int64, data []byte) (func(*Snapshot), int64, error) {
 		return nil, 0, err
 	}
 	return func(s *Snapshot) { s.Runtime = &rc }, rc.Version, nil
+}
+
+// bootstrapRuntimeConfig builds the runtime config from the operator
+// config keys.
+func bootstrapRuntimeConfig(cfg Settings) (func(*Snapshot), error) {
+	rc, err := RuntimeConfigFromSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(s *Snapshot) { s.Runtime = &rc }, nil
+}
+
+// Bootstrapped reports whether cfg turns the part off and it is built from
+// config keys instead (BootstrapKeys), so it is not loaded from a source.
+func (p PartSpec) Bootstrapped(cfg Settings) bool {
+	return p.bootstrap != nil && p.Switch != "" && !cfg.Bool(p.Switch)
+}
+
+// LoadBootstrap builds every part cfg bootstraps (PartSpec.Bootstrapped)
+// from its config keys and publishes it, before any loading; it returns
+// the parts it published. An error names the part and the key, and
+// publishes nothing.
+func (s *Store) LoadBootstrap(cfg Settings) ([]Part, error) {
+	var done []Part
+	var sets []func(*Snapshot)
+	for _, p := range parts {
+		if !p.Bootstrapped(cfg) {
+			continue
+		}
+		set, err := p.bootstrap(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s from the operator config (%s is false): %w", p.Name, p.Switch, err)
+		}
+		done, sets = append(done, p.Part), append(sets, set)
+	}
+	for i, p := range done {
+		s.update(p, sets[i])
+	}
+	return done, nil
 }
 
 // counted returns the entry counter of a part whose value has Len.
