@@ -76,8 +76,10 @@ func TestDrainOrder(t *testing.T) {
 	var reason atomic.Pointer[string]
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	release := make(chan struct{})
+	arrived := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			close(arrived)
 			<-release
 		}
 		io.WriteString(w, "ok")
@@ -112,6 +114,9 @@ func TestDrainOrder(t *testing.T) {
 		}
 		slow <- err
 	}()
+	// Stop only once /slow is in the handler: a request still on its way
+	// over an idle keep-alive connection is not in flight yet.
+	<-arrived
 	cancel()
 	<-drained
 	if r := reason.Load(); r == nil || *r != "shutting down" {
