@@ -125,9 +125,9 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	var responseKey []byte
 	wrapped := len(body) == token.WrapperLen && !s.opt.DisableV2Encryption
 	if wrapped {
-		// UnwrapRefresh decodes the text into its own buffer and keeps no
-		// part of it, so it reads the body in place.
-		inner, responseKey, err = token.UnwrapRefresh(bytesString(body), snap.Keyring.TokenKey)
+		// The wrapper is opened inside the body buffer, which outlives every
+		// use of inner and responseKey (both may point into it).
+		inner, responseKey, err = token.UnwrapRefreshInPlace(body, snap.Keyring.TokenKey)
 		if err != nil {
 			return clientError(token.WrapperMessage(err))
 		}

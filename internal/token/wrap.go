@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
 
@@ -105,10 +106,19 @@ func WrapRefresh(dst []byte, inner []byte, responseKey *[32]byte, scope identity
 // of 16, 24 or 32 bytes). An empty refresh_token passes here and fails in
 // DecodeRefresh, as in the operator.
 func UnwrapRefresh(s string, keys KeyFunc) (inner string, responseKey []byte, err error) {
-	b, ok := decodeStd(s)
+	return UnwrapRefreshInPlace([]byte(s), keys)
+}
+
+// UnwrapRefreshInPlace is UnwrapRefresh that decodes, decrypts and reads the
+// wrapper inside b, so a refresh makes no allocation for it. b is
+// overwritten whatever the outcome, and inner and responseKey may share its
+// memory: the caller keeps b unchanged while it uses them.
+func UnwrapRefreshInPlace(b []byte, keys KeyFunc) (inner string, responseKey []byte, err error) {
+	n, ok := b64.DecodeStd(b, b)
 	if !ok {
 		return "", nil, ErrWrapperBase64
 	}
+	b = b[:n]
 	if len(b) < wrapHeaderLen {
 		return "", nil, ErrDecrypt
 	}
@@ -133,8 +143,12 @@ func parseWrapperJSON(j []byte) (inner string, key []byte, ok bool) {
 	// Fast path: the exact layout WrapRefresh writes, which is what every
 	// wrapper this operator (or the reference) issued contains.
 	if k, t, ok := splitWrapperJSON(j); ok {
-		if key, ok := decodeStd(k); ok && len(key) == 32 {
-			return t, key, true
+		// The key is decoded over its own text, but only once it decoded
+		// well, so the general path below still reads j unchanged.
+		var key [33]byte
+		if n, ok := b64.DecodeStd(key[:], k); ok && n == 32 {
+			copy(k, key[:32])
+			return t, k[:32:32], true
 		}
 	}
 	var fields map[string]json.RawMessage
@@ -158,33 +172,34 @@ func parseWrapperJSON(j []byte) (inner string, key []byte, ok bool) {
 
 // splitWrapperJSON recognises {"refresh_response_key":"<44 b64>","refresh_token":"<b64>"}
 // with nothing to unescape, and returns the two values.
-func splitWrapperJSON(j []byte) (key, inner string, ok bool) {
+func splitWrapperJSON(j []byte) (key []byte, inner string, ok bool) {
 	rest, found := bytes.CutPrefix(j, []byte(wrapJSONPrefix))
 	if !found || len(rest) < responseKeyB64Len {
-		return "", "", false
+		return nil, "", false
 	}
 	k := rest[:responseKeyB64Len]
 	rest, found = bytes.CutPrefix(rest[responseKeyB64Len:], []byte(wrapJSONMiddle))
 	if !found {
-		return "", "", false
+		return nil, "", false
 	}
 	t, found := bytes.CutSuffix(rest, []byte(wrapJSONSuffix))
 	if !found {
-		return "", "", false
+		return nil, "", false
 	}
 	for _, c := range k {
 		if !isBase64Std(c) {
-			return "", "", false
+			return nil, "", false
 		}
 	}
 	for _, c := range t {
 		if !isBase64Std(c) {
-			return "", "", false
+			return nil, "", false
 		}
 	}
-	// j is the wrapper this package decrypted into a buffer of its own,
-	// never changed afterwards: the strings may share it.
-	return bytesString(k), bytesString(t), true
+	// j is the decrypted wrapper, which the caller keeps unchanged while it
+	// uses the token (only the key's own text is overwritten): the string
+	// may share it.
+	return k, bytesString(t), true
 }
 
 // bytesString views b as a string without copying; b must not change

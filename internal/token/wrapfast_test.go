@@ -12,7 +12,7 @@ import (
 
 // TestUnwrapRefreshAnyJSONLayout checks that the fast path for our own layout
 // and the general JSON path agree: spacing, key order and escapes in the
-// wrapper JSON must not matter.
+// wrapper JSON must not matter, nor whether the wrapper is opened in place.
 func TestUnwrapRefreshAnyJSONLayout(t *testing.T) {
 	secret := bytes.Repeat([]byte{7}, 32)
 	key, err := token.NewKey(77, secret)
@@ -21,12 +21,15 @@ func TestUnwrapRefreshAnyJSONLayout(t *testing.T) {
 	}
 	keys := func(id int32) (token.Key, bool) { return key, id == 77 }
 	rrk := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
-	inner := "AAAA+/==" // opaque to UnwrapRefresh
-	for _, j := range []string{
-		`{"refresh_response_key":"` + rrk + `","refresh_token":"` + inner + `"}`,
-		`{ "refresh_token" : "` + inner + `", "refresh_response_key" : "` + rrk + `" }`,
-		`{"refresh_response_key":"` + rrk + `","refresh_token":"AAAA\u002b\/=="}`,
+	rrk16 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 16)) // general path only
+	inner := "AAAA+/=="                                                     // opaque to UnwrapRefresh
+	for _, c := range []struct{ j, rrk string }{
+		{`{"refresh_response_key":"` + rrk + `","refresh_token":"` + inner + `"}`, rrk},
+		{`{ "refresh_token" : "` + inner + `", "refresh_response_key" : "` + rrk + `" }`, rrk},
+		{`{"refresh_response_key":"` + rrk + `","refresh_token":"AAAA\u002b\/=="}`, rrk},
+		{`{"refresh_response_key":"` + rrk16 + `","refresh_token":"` + inner + `"}`, rrk16},
 	} {
+		j := c.j
 		sealed, err := aesgcm.Seal(nil, secret, []byte(j), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -34,9 +37,14 @@ func TestUnwrapRefreshAnyJSONLayout(t *testing.T) {
 		b := make([]byte, 5, 5+len(sealed))
 		binary.BigEndian.PutUint32(b[1:], 77)
 		b = append(b, sealed...)
-		gotInner, gotKey, err := token.UnwrapRefresh(base64.StdEncoding.EncodeToString(b), keys)
-		if err != nil || gotInner != inner || base64.StdEncoding.EncodeToString(gotKey) != rrk {
+		text := base64.StdEncoding.EncodeToString(b)
+		gotInner, gotKey, err := token.UnwrapRefresh(text, keys)
+		if err != nil || gotInner != inner || base64.StdEncoding.EncodeToString(gotKey) != c.rrk {
 			t.Errorf("UnwrapRefresh(%s) = %q, %x, %v", j, gotInner, gotKey, err)
+		}
+		gotInner, gotKey, err = token.UnwrapRefreshInPlace([]byte(text), keys)
+		if err != nil || gotInner != inner || base64.StdEncoding.EncodeToString(gotKey) != c.rrk {
+			t.Errorf("UnwrapRefreshInPlace(%s) = %q, %x, %v", j, gotInner, gotKey, err)
 		}
 	}
 }
