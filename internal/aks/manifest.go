@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -173,6 +174,19 @@ func (o *Objects) Check() error {
 		p := pr.probe
 		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != pr.path || p.HTTPGet.Port.IntValue() != APIPort {
 			return bad("containers[uid2-operator]."+pr.name, "want httpGet %s on port %d (exec probes change the enclave id)", pr.path, APIPort)
+		}
+	}
+	// The API port opens only after the first attestation and load, so the
+	// liveness probe must not give up before --startup-timeout does: a slow
+	// cold start (Core briefly down) should end with the operator's own exit
+	// message, not a kubelet kill.
+	if p := op.LivenessProbe; p != nil {
+		window := time.Duration(p.InitialDelaySeconds)*time.Second +
+			time.Duration(max(p.FailureThreshold, 1))*time.Duration(max(p.PeriodSeconds, 1))*time.Second
+		if window <= config.DefaultStartupTimeout {
+			return bad("containers[uid2-operator].livenessProbe",
+				"initialDelaySeconds + failureThreshold × periodSeconds is %s; want more than the start-up timeout (%s): the API port opens only after attestation and the first load",
+				window, config.DefaultStartupTimeout)
 		}
 	}
 	// SIGTERM → drain delay → shutdown timeout must end before the kubelet's SIGKILL.
