@@ -121,18 +121,17 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	now := s.now()
 	nowMs := now.UnixMilli()
 
-	var inner string
-	var responseKey []byte
+	var inner, responseKey []byte
 	wrapped := len(body) == token.WrapperLen && !s.opt.DisableV2Encryption
 	if wrapped {
 		// The wrapper is opened inside the body buffer, which outlives every
-		// use of inner and responseKey (both may point into it).
+		// use of inner and responseKey (both may point into it, apart).
 		inner, responseKey, err = token.UnwrapRefreshInPlace(body, snap.Keyring.TokenKey)
 		if err != nil {
 			return clientError(token.WrapperMessage(err))
 		}
 	} else {
-		inner = string(body)
+		inner = body // decoded in place: nothing reads the body afterwards
 	}
 
 	buf := s.bufs.Get(identityResponseSize)

@@ -204,8 +204,9 @@ type Refresh struct {
 // Refresh decodes an inner refresh token and decides (§2.2 step 4): a
 // token still good is Refreshed, and Params gives the identity to issue
 // with the token's publisher, privacy bits and established time (§4.8).
-func (c *Config) Refresh(snap *store.Snapshot, inner string, nowMs int64) Refresh {
-	rt, err := token.DecodeRefresh(inner, snap.Keyring.TokenKey)
+// inner is decoded in place (overwritten); the result keeps no part of it.
+func (c *Config) Refresh(snap *store.Snapshot, inner []byte, nowMs int64) Refresh {
+	rt, err := token.DecodeRefreshInPlace(inner, snap.Keyring.TokenKey)
 	if err != nil {
 		return Refresh{Result: RefreshInvalid}
 	}

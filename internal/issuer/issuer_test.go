@@ -143,7 +143,7 @@ func TestIssueRefreshValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := f.cfg.Refresh(f.snap, inner, f.nowMs+1000)
+	out := f.cfg.Refresh(f.snap, []byte(inner), f.nowMs+1000)
 	if out.Result != issuer.Refreshed || !out.Decoded {
 		t.Fatalf("Refresh = %+v", out.Result)
 	}
@@ -163,7 +163,7 @@ func TestIssueRefreshValidate(t *testing.T) {
 		{"garbage", "not a token", f.nowMs, issuer.RefreshInvalid},
 		{"expired", inner, f.nowMs + f.snap.Runtime.RefreshTokenExpiresAfterSeconds*1000 + 1, issuer.RefreshExpired},
 	} {
-		if out := f.cfg.Refresh(f.snap, tc.inner, tc.nowMs); out.Result != tc.want {
+		if out := f.cfg.Refresh(f.snap, []byte(tc.inner), tc.nowMs); out.Result != tc.want {
 			t.Errorf("Refresh(%s) = %d; want %d", tc.name, out.Result, tc.want)
 		}
 	}
@@ -171,7 +171,7 @@ func TestIssueRefreshValidate(t *testing.T) {
 	// A test identity opted out on refresh only issues, then refreshes to optout.
 	body, _, _ = f.issue(t, "refresh-optout@example.com")
 	inner, _, _ = token.UnwrapRefresh(body.Refresh, f.snap.Keyring.TokenKey)
-	if out := f.cfg.Refresh(f.snap, inner, f.nowMs); out.Result != issuer.RefreshOptout {
+	if out := f.cfg.Refresh(f.snap, []byte(inner), f.nowMs); out.Result != issuer.RefreshOptout {
 		t.Errorf("Refresh(refresh-optout) = %d; want optout", out.Result)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
+	"github.com/uid2-private-operator/uid2-operator/internal/b64"
 	"github.com/uid2-private-operator/uid2-operator/internal/identity"
 )
 
@@ -104,7 +105,15 @@ func AppendRefreshV3(dst []byte, r *Refresh, refreshKey Key, rand io.Reader) ([]
 // Errors are ErrInvalid, ErrVersion, *UnknownKeyError, ErrDecrypt or
 // ErrIdentityMismatch.
 func DecodeRefresh(s string, keys KeyFunc) (Refresh, error) {
-	b, ok := decodeStd(s)
+	return DecodeRefreshInPlace([]byte(s), keys)
+}
+
+// DecodeRefreshInPlace is DecodeRefresh that decodes and decrypts inside b,
+// so it makes no allocation. b is overwritten whatever the outcome; the
+// result keeps no reference to it.
+func DecodeRefreshInPlace(b []byte, keys KeyFunc) (Refresh, error) {
+	n, ok := b64.DecodeStd(b, b)
+	b = b[:n]
 	if !ok || len(b) < 2 {
 		return Refresh{}, ErrInvalid
 	}

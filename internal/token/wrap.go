@@ -106,40 +106,42 @@ func WrapRefresh(dst []byte, inner []byte, responseKey *[32]byte, scope identity
 // of 16, 24 or 32 bytes). An empty refresh_token passes here and fails in
 // DecodeRefresh, as in the operator.
 func UnwrapRefresh(s string, keys KeyFunc) (inner string, responseKey []byte, err error) {
-	return UnwrapRefreshInPlace([]byte(s), keys)
+	t, responseKey, err := UnwrapRefreshInPlace([]byte(s), keys)
+	return string(t), responseKey, err
 }
 
 // UnwrapRefreshInPlace is UnwrapRefresh that decodes, decrypts and reads the
 // wrapper inside b, so a refresh makes no allocation for it. b is
 // overwritten whatever the outcome, and inner and responseKey may share its
-// memory: the caller keeps b unchanged while it uses them.
-func UnwrapRefreshInPlace(b []byte, keys KeyFunc) (inner string, responseKey []byte, err error) {
+// memory (they do not overlap, so inner may be decoded in place with
+// DecodeRefreshInPlace while responseKey is still in use).
+func UnwrapRefreshInPlace(b []byte, keys KeyFunc) (inner, responseKey []byte, err error) {
 	n, ok := b64.DecodeStd(b, b)
 	if !ok {
-		return "", nil, ErrWrapperBase64
+		return nil, nil, ErrWrapperBase64
 	}
 	b = b[:n]
 	if len(b) < wrapHeaderLen {
-		return "", nil, ErrDecrypt
+		return nil, nil, ErrDecrypt
 	}
 	k, err := lookup(keys, i32(b[1:]))
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	j, err := openInPlace(k, b[wrapHeaderLen:])
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	inner, responseKey, ok = parseWrapperJSON(j)
 	if !ok {
-		return "", nil, ErrWrapperFormat
+		return nil, nil, ErrWrapperFormat
 	}
 	return inner, responseKey, nil
 }
 
 // parseWrapperJSON reads the two fields by exact name (encoding/json would
 // also match other letter cases).
-func parseWrapperJSON(j []byte) (inner string, key []byte, ok bool) {
+func parseWrapperJSON(j []byte) (inner, key []byte, ok bool) {
 	// Fast path: the exact layout WrapRefresh writes, which is what every
 	// wrapper this operator (or the reference) issued contains.
 	if k, t, ok := splitWrapperJSON(j); ok {
@@ -151,55 +153,59 @@ func parseWrapperJSON(j []byte) (inner string, key []byte, ok bool) {
 			return t, k[:32:32], true
 		}
 	}
+	return parseWrapperJSONFields(j)
+}
+
+// parseWrapperJSONFields is parseWrapperJSON for any JSON layout. It is a
+// function of its own so that its heap-allocated variables cost only the
+// requests that take it.
+func parseWrapperJSONFields(j []byte) (inner, key []byte, ok bool) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(j, &fields); err != nil || fields == nil {
-		return "", nil, false
+		return nil, nil, false
 	}
-	var keyText string
-	if !jsonString(fields[wrapKeyField], &keyText) || !jsonString(fields[wrapTokenField], &inner) {
-		return "", nil, false
+	var keyText, innerText string
+	if !jsonString(fields[wrapKeyField], &keyText) || !jsonString(fields[wrapTokenField], &innerText) {
+		return nil, nil, false
 	}
 	key, ok = decodeStd(keyText)
 	if !ok {
-		return "", nil, false
+		return nil, nil, false
 	}
 	switch len(key) {
 	case 16, 24, 32:
-		return inner, key, true
+		return []byte(innerText), key, true
 	}
-	return "", nil, false
+	return nil, nil, false
 }
 
 // splitWrapperJSON recognises {"refresh_response_key":"<44 b64>","refresh_token":"<b64>"}
 // with nothing to unescape, and returns the two values.
-func splitWrapperJSON(j []byte) (key []byte, inner string, ok bool) {
+func splitWrapperJSON(j []byte) (key, inner []byte, ok bool) {
 	rest, found := bytes.CutPrefix(j, []byte(wrapJSONPrefix))
 	if !found || len(rest) < responseKeyB64Len {
-		return nil, "", false
+		return nil, nil, false
 	}
 	k := rest[:responseKeyB64Len]
 	rest, found = bytes.CutPrefix(rest[responseKeyB64Len:], []byte(wrapJSONMiddle))
 	if !found {
-		return nil, "", false
+		return nil, nil, false
 	}
 	t, found := bytes.CutSuffix(rest, []byte(wrapJSONSuffix))
 	if !found {
-		return nil, "", false
+		return nil, nil, false
 	}
 	for _, c := range k {
 		if !isBase64Std(c) {
-			return nil, "", false
+			return nil, nil, false
 		}
 	}
 	for _, c := range t {
 		if !isBase64Std(c) {
-			return nil, "", false
+			return nil, nil, false
 		}
 	}
-	// j is the decrypted wrapper, which the caller keeps unchanged while it
-	// uses the token (only the key's own text is overwritten): the string
-	// may share it.
-	return k, bytesString(t), true
+	return k, t, true
 }
 
 // bytesString views b as a string without copying; b must not change

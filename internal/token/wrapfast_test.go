@@ -42,9 +42,9 @@ func TestUnwrapRefreshAnyJSONLayout(t *testing.T) {
 		if err != nil || gotInner != inner || base64.StdEncoding.EncodeToString(gotKey) != c.rrk {
 			t.Errorf("UnwrapRefresh(%s) = %q, %x, %v", j, gotInner, gotKey, err)
 		}
-		gotInner, gotKey, err = token.UnwrapRefreshInPlace([]byte(text), keys)
-		if err != nil || gotInner != inner || base64.StdEncoding.EncodeToString(gotKey) != c.rrk {
-			t.Errorf("UnwrapRefreshInPlace(%s) = %q, %x, %v", j, gotInner, gotKey, err)
+		placeInner, placeKey, err := token.UnwrapRefreshInPlace([]byte(text), keys)
+		if err != nil || string(placeInner) != inner || base64.StdEncoding.EncodeToString(placeKey) != c.rrk {
+			t.Errorf("UnwrapRefreshInPlace(%s) = %q, %x, %v", j, placeInner, placeKey, err)
 		}
 	}
 }
