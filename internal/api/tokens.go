@@ -125,7 +125,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	wrapped := len(body) == token.WrapperLen && !s.opt.DisableV2Encryption
 	if wrapped {
 		// The wrapper is opened inside the body buffer, which outlives every
-		// use of inner and responseKey (both may point into it, apart).
+		// use of inner and responseKey (both may point into it, without overlapping).
 		inner, responseKey, err = token.UnwrapRefreshInPlace(body, snap.Keyring.TokenKey)
 		if err != nil {
 			return clientError(token.WrapperMessage(err))
