@@ -133,7 +133,8 @@ type quantileSlot struct {
 // Observe records v (seconds) now.
 func (c *QuantileChild) Observe(v float64) { c.ObserveAt(v, c.now()) }
 
-// ObserveAt records v as observed at t.
+// ObserveAt records v as observed at t. An observation whose period has
+// already left the window counts in _count and _sum only.
 func (c *QuantileChild) ObserveAt(v float64, t time.Time) {
 	c.count.Add(1)
 	for {
@@ -145,6 +146,11 @@ func (c *QuantileChild) ObserveAt(v float64, t time.Time) {
 	epoch := t.UnixNano() / int64(quantileSlotLen)
 	s := &c.slots[epoch%quantileSlots]
 	if e := s.epoch.Load(); e != epoch {
+		if e > epoch {
+			// t's period has already left the window and a newer one owns
+			// the slot: clearing it for t would wipe the newer counts.
+			return
+		}
 		// The slot holds an expired period: the first observer of the new
 		// one clears it. Concurrent observations at that instant may be
 		// lost; the estimate tolerates that.

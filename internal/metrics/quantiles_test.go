@@ -121,6 +121,28 @@ func TestQuantileSummaryWindow(t *testing.T) {
 	}
 }
 
+// A late observation, stamped with a period that has left the window and
+// whose slot a newer period now owns, must not clear the newer counts.
+func TestQuantileSummaryLateObservation(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.99}, clock.Now).WithMax(metrics.VertxResponseTimeMax)
+	c := s.With("200", "POST", "/v2/identity/map")
+	for range 100 {
+		c.Observe(0.001)
+	}
+	c.ObserveAt(5, clock.Now().Add(-3*40*time.Second))
+	got, slowest := collect(t, s)
+	if slowest != 0.001 {
+		t.Errorf("_max = %v; want 0.001 (the late observation is outside the window)", slowest)
+	}
+	if v := quantile(got, 0.99); v < 0.0009 || v > 0.0011 {
+		t.Errorf("q0.99 = %v; want about 0.001", v)
+	}
+	if got.GetSampleCount() != 101 || math.Abs(got.GetSampleSum()-5.1) > 1e-9 {
+		t.Errorf("count %d sum %v; want 101, 5.1", got.GetSampleCount(), got.GetSampleSum())
+	}
+}
+
 func TestQuantileSummaryConcurrent(t *testing.T) {
 	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9}, nil)
 	c := s.With("200", "POST", "/x")
