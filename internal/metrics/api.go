@@ -155,7 +155,9 @@ func (m *API) Record(rt *Route, r *Request, elapsed float64, start time.Time) {
 	// no Vert.x route metrics here.
 	if code != 404 && rt != UnknownRoute {
 		s.vertx.Inc()
-		s.vertxTime.ObserveAt(elapsed, start)
+		// At the request's end, as Micrometer's timer records it: a slow
+		// request stays in the window for the window's full length.
+		s.vertxTime.ObserveAt(elapsed, start.Add(time.Duration(elapsed*float64(time.Second))))
 	}
 	if r.AppVersion != "" {
 		m.appVersion(k.contact, r.Client != nil, r.AppVersion)
