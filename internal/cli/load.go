@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -175,16 +177,45 @@ func parseScenarios(f loadFlags) ([]load.Options, error) {
 	return out, nil
 }
 
+// checkLoadFlags rejects out-of-range numeric flags before anything starts,
+// naming the flag: load.Options would otherwise take a zero for "default"
+// (--conns 0 silently running 32 connections) or fail only after the
+// operator has been started, with the option's name instead of the flag's.
+func checkLoadFlags(f loadFlags) error {
+	switch {
+	case f.conns < 1 || f.conns > load.MaxConns:
+		return fmt.Errorf("--conns: must be 1…%d (got %d)", load.MaxConns, f.conns)
+	case f.duration <= 0 || f.duration > load.MaxDuration:
+		return fmt.Errorf("--duration: must be positive and at most %v (got %v)", load.MaxDuration, f.duration)
+	case f.warmup < 0 || f.warmup > load.MaxDuration:
+		return fmt.Errorf("--warmup: must be 0…%v (got %v)", load.MaxDuration, f.warmup)
+	case f.identities < 1 || f.identities > load.MaxIdentities:
+		return fmt.Errorf("--identities: must be 1…%d (got %d)", load.MaxIdentities, f.identities)
+	case f.timeout <= 0:
+		return fmt.Errorf("--timeout: must be positive (got %v)", f.timeout)
+	case f.rounds < 1 || f.rounds > maxRounds:
+		return fmt.Errorf("--rounds: must be 1…%d (got %d)", maxRounds, f.rounds)
+	case f.serverPID < 0:
+		return fmt.Errorf("--server-pid: must be a process id (got %d)", f.serverPID)
+	}
+	for _, u := range []struct{ flag, value string }{{"--base-url", f.baseURL}, {"--pprof-url", f.pprofURL}} {
+		if u.value == "" {
+			continue
+		}
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("%s %q: want http://HOST:PORT", u.flag, u.value)
+		}
+	}
+	return nil
+}
+
 func runLoad(ctx context.Context, s streams, f loadFlags) error {
+	if err := checkLoadFlags(f); err != nil {
+		return usageError{err}
+	}
 	scenarios, err := parseScenarios(f)
 	if err != nil {
 		return usageError{err}
-	}
-	if f.rounds < 1 || f.rounds > maxRounds {
-		return usageError{fmt.Errorf("--rounds: must be 1…%d (got %d)", maxRounds, f.rounds)}
-	}
-	if f.duration <= 0 || f.duration > load.MaxDuration {
-		return usageError{fmt.Errorf("--duration: must be positive and at most %v (got %v)", load.MaxDuration, f.duration)}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -221,6 +252,9 @@ func runLoad(ctx context.Context, s streams, f loadFlags) error {
 			Secret: firstNonEmpty(f.secret, os.Getenv("UID2_SECRET_KEY"))}
 		if creds.APIKey == "" || creds.Secret == "" {
 			return usageError{errors.New("--base-url needs --api-key and --secret (or UID2_API_KEY and UID2_SECRET_KEY)")}
+		}
+		if k, err := base64.StdEncoding.DecodeString(creds.Secret); err != nil || len(k) != 32 {
+			return usageError{errors.New("--secret (or UID2_SECRET_KEY): must be base64 of 32 bytes")}
 		}
 		if f.profileDir != "" && f.pprofURL == "" {
 			return usageError{errors.New("--profile-dir with --base-url needs --pprof-url")}

@@ -13,24 +13,41 @@ import (
 )
 
 func TestLoadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"--scenario", "nope"},
-		{"--scenario", "generate:0"},
-		{"--scenario", "generate:2:xml"},
-		{"--scenario", "generate:2:text:extra"},
-		{"--rounds", "0"},
-		{"--duration", "0s"},
-		{"--server-pid", "5"},
-		{"--base-url", "http://127.0.0.1:1"},
-		{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s", "--profile-dir", "x"},
-		{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s", "--operator-env", "GOGC=400"},
-		{"--operator-env", "GOGC"},
+	const secret = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" // base64 of 32 zero bytes
+	for _, tc := range []struct {
+		args []string
+		flag string // named in the error
+	}{
+		{[]string{"--scenario", "nope"}, "--scenario"},
+		{[]string{"--scenario", "generate:0"}, "--scenario"},
+		{[]string{"--scenario", "generate:2:xml"}, "--scenario"},
+		{[]string{"--scenario", "generate:2:text:extra"}, "--scenario"},
+		{[]string{"--scenario", "generate,"}, "--scenario"},
+		{[]string{"--rounds", "0"}, "--rounds"},
+		{[]string{"--duration", "0s"}, "--duration"},
+		{[]string{"--duration", "-1s"}, "--duration"},
+		{[]string{"--conns", "0"}, "--conns"},
+		{[]string{"--conns", "-3"}, "--conns"},
+		{[]string{"--warmup", "-1s"}, "--warmup"},
+		{[]string{"--identities", "0"}, "--identities"},
+		{[]string{"--identities", "30001"}, "--identities"},
+		{[]string{"--timeout", "0s"}, "--timeout"},
+		{[]string{"--timeout", "-1s"}, "--timeout"},
+		{[]string{"--server-pid", "-1"}, "--server-pid"},
+		{[]string{"--server-pid", "5"}, "--server-pid"},
+		{[]string{"--base-url", "http://127.0.0.1:1"}, "--base-url"},
+		{[]string{"--base-url", "127.0.0.1:8080", "--api-key", "k", "--secret", secret}, "--base-url"},
+		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s"}, "--secret"},
+		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", secret, "--profile-dir", "x"}, "--profile-dir"},
+		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", secret, "--profile-dir", "x", "--pprof-url", "localhost:6060"}, "--pprof-url"},
+		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s", "--operator-env", "GOGC=400"}, "--operator-env"},
+		{[]string{"--operator-env", "GOGC"}, "--operator-env"},
 	} {
 		t.Setenv("UID2_API_KEY", "")
 		t.Setenv("UID2_SECRET_KEY", "")
-		code, _, stderr := run(t, "", append([]string{"load"}, args...)...)
-		if code != cli.ExitUsage || !strings.Contains(stderr, "--") {
-			t.Errorf("load %v: exit %d, %q; want %d and the flag named", args, code, stderr, cli.ExitUsage)
+		code, _, stderr := run(t, "", append([]string{"load"}, tc.args...)...)
+		if code != cli.ExitUsage || !strings.Contains(stderr, tc.flag) {
+			t.Errorf("load %v: exit %d, %q; want %d and %s named", tc.args, code, stderr, cli.ExitUsage, tc.flag)
 		}
 	}
 }
