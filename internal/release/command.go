@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
@@ -148,6 +149,12 @@ func runImage(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if *pushTimeout <= 0 {
 		return usageError{fmt.Errorf("--push-timeout: must be positive (got %s)", *pushTimeout)}
 	}
+	if *pushRef != "" {
+		// Checked before the build, which takes a minute, rather than at the push.
+		if err := checkRef("--push", *pushRef); err != nil {
+			return err
+		}
+	}
 	var certs []byte
 	if *caBundle != "" {
 		b, err := readBounded(*caBundle, 4<<20)
@@ -203,6 +210,9 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *pushTimeout <= 0 {
 		return usageError{fmt.Errorf("--push-timeout: must be positive (got %s)", *pushTimeout)}
 	}
+	if err := checkRef("REF", fs.Arg(0)); err != nil {
+		return err
+	}
 	img, err := ociimage.ReadLayout(*layoutDir)
 	if err != nil {
 		return err
@@ -215,6 +225,15 @@ func runPush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintln(stdout, digest)
+	return nil
+}
+
+// checkRef rejects a registry reference that cannot be parsed, naming the
+// flag or argument it came from.
+func checkRef(what, ref string) error {
+	if _, err := name.ParseReference(ref); err != nil {
+		return usageError{fmt.Errorf("%s: %q is not a registry reference (registry/repository:tag or @sha256:...): %w", what, ref, err)}
+	}
 	return nil
 }
 
