@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -250,6 +252,26 @@ func (l Loader) Load(ctx context.Context, src string) (v1.Image, error) {
 		return nil, fmt.Errorf("image %s: %w", src, err)
 	}
 	return img, nil
+}
+
+// CheckSource reports whether src is a well-formed image source for Load
+// without reading any image: "oci:DIR" must name a directory holding an
+// index.json, anything else must parse as a registry reference. Callers
+// check their flags with it before hashing layers, which takes minutes.
+func CheckSource(src string) error {
+	if dir, ok := strings.CutPrefix(src, LayoutPrefix); ok {
+		if dir == "" {
+			return errors.New(`no directory after "oci:"`)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+			return fmt.Errorf("%s is not an OCI image layout: %w", dir, err)
+		}
+		return nil
+	}
+	if _, err := name.ParseReference(src); err != nil {
+		return fmt.Errorf("%q is neither oci:DIR nor a registry reference: %w", src, err)
+	}
+	return nil
 }
 
 func loadLayout(dir string) (v1.Image, error) {

@@ -20,6 +20,7 @@ type policyRequest struct {
 	image        string // operator image: oci:DIR or a registry reference
 	sidecarImage string // "" means the SKR reference in the manifest
 	debug        bool
+	imageFlag    string // the flag image came from, for errors ("" means --image)
 }
 
 // debugPolicyWarning is printed whenever a debug policy is generated.
@@ -31,6 +32,20 @@ const debugPolicyWarning = "warning: --debug-policy: CORE_BASE_URL, OPTOUT_BASE_
 func buildPolicy(ctx context.Context, s streams, req policyRequest) (*ccepolicy.Policy, error) {
 	if req.image == "" {
 		return nil, usageError{fmt.Errorf("policy: --image (or IMAGE) must name the operator image: oci:DIR (an OCI layout from uid2-release) or a registry reference")}
+	}
+	// Both sources are checked before any image is read: a typo in one
+	// should not surface only after the other's layers were pulled and hashed.
+	imageFlag := req.imageFlag
+	if imageFlag == "" {
+		imageFlag = "--image"
+	}
+	if err := ccepolicy.CheckSource(req.image); err != nil {
+		return nil, usageError{fmt.Errorf("policy: %s: %w", imageFlag, err)}
+	}
+	if req.sidecarImage != "" {
+		if err := ccepolicy.CheckSource(req.sidecarImage); err != nil {
+			return nil, usageError{fmt.Errorf("policy: --sidecar-image: %w", err)}
+		}
 	}
 	manifest := aksmanifest.Operator
 	if req.manifestPath != "" {
@@ -192,7 +207,9 @@ func planStepZero(ctx context.Context, s streams, v aks.Vars, opts *aks.PlanOpti
 		}
 	}
 	if req.image == "" {
-		req.image = v.Image
+		req.image, req.imageFlag = v.Image, "IMAGE (--image)"
+	} else {
+		req.imageFlag = "--image-source"
 	}
 	if req.image == "" {
 		return aksFailed{fmt.Sprintf("plan: step 0: no image and no CCE policy: build your image (uid2-release image --oci-layout DIR) and pass --image-source oci:DIR with IMAGE set to your registry, or use the operator.yaml of a UID2 release ZIP (--manifest); %s: %v",

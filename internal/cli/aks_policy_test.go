@@ -150,8 +150,24 @@ func TestAKSPolicyDebugAndErrors(t *testing.T) {
 	if code, _, errOut := runAKS(t, "policy", "--sidecar-image", skr); code != ExitUsage || !strings.Contains(errOut, "--image") {
 		t.Errorf("no --image = %d\n%s", code, errOut)
 	}
-	if code, _, errOut := runAKS(t, "policy", "--image", "oci:"+t.TempDir(), "--sidecar-image", skr); code != ExitError || !strings.Contains(errOut, "uid2-operator") {
-		t.Errorf("empty layout = %d\n%s", code, errOut)
+	// Each source is checked, naming its flag, before any layer is read.
+	for _, tc := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--image", "oci:" + t.TempDir(), "--sidecar-image", skr}, "--image: "},
+		{[]string{"--image", "oci:", "--sidecar-image", skr}, `--image: no directory after "oci:"`},
+		{[]string{"--image", "Bad Ref!", "--sidecar-image", skr}, `--image: "Bad Ref!" is neither oci:DIR nor a registry reference`},
+		{[]string{"--image", op, "--sidecar-image", "oci:" + t.TempDir()}, "--sidecar-image: "},
+		{[]string{"--image", op, "--sidecar-image", "UPPER/case"}, `--sidecar-image: "UPPER/case" is neither`},
+	} {
+		code, _, errOut := runAKS(t, append([]string{"policy"}, tc.args...)...)
+		if code != ExitUsage || !strings.Contains(errOut, tc.wantErr) {
+			t.Errorf("aks policy %q = %d; want a usage error with %q\n%s", tc.args, code, tc.wantErr, errOut)
+		}
+		if strings.Contains(errOut, "layer") {
+			t.Errorf("aks policy %q read layers before refusing a source\n%s", tc.args, errOut)
+		}
 	}
 }
 
