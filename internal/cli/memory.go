@@ -146,7 +146,8 @@ func parseSize(flag, s string) (int64, error) {
 	mult := map[string]int64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
 		"KI": 1 << 10, "MI": 1 << 20, "GI": 1 << 30, "TI": 1 << 40}[unit]
 	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if mult == 0 || err != nil || n < 0 || n*float64(mult) >= math.MaxInt64 {
+	// !(n >= 0) also rejects NaN, which ParseFloat accepts and int64() would turn negative.
+	if mult == 0 || err != nil || !(n >= 0) || n*float64(mult) >= math.MaxInt64 {
 		return 0, usageError{fmt.Errorf("%s: %q is not a size (e.g. 512MiB, 1GiB, 1073741824)", flag, s)}
 	}
 	return int64(n * float64(mult)), nil

@@ -24,7 +24,7 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
-	for _, in := range []string{"lots", "1XB", "-1GiB", "GiB", "1e30"} {
+	for _, in := range []string{"lots", "1XB", "-1GiB", "GiB", "1e30", "NaN", "nanMiB", "Inf"} {
 		if _, err := parseSize("--memory-limit", in); err == nil || !strings.Contains(err.Error(), "--memory-limit") {
 			t.Errorf("parseSize(%q) = %v; want an error naming the flag", in, err)
 		}
