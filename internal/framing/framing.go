@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 )
 
@@ -64,9 +63,15 @@ func (l guardListener) Accept() (net.Conn, error) {
 }
 
 // guardConn scans what is read from its connection.
+//
+// The scanner state has no lock: net/http's connReader is the only reader
+// of a served connection, never calls Read concurrently (it panics on a
+// concurrent Body.Read) and orders successive Reads, its background
+// one-byte read included, under its own mutex. Only bad is read by other
+// goroutines (Reject, in the handler). GuardListener is for http.Server
+// listeners only.
 type guardConn struct {
 	net.Conn
-	mu   sync.Mutex // guards the scanner state below
 	line [len("transfer-encoding:")]byte
 	n    int  // length of the current line; its first len(line) bytes are in line
 	cl   bool // the current block has a Content-Length line
@@ -85,8 +90,6 @@ func (c *guardConn) Read(p []byte) (int, error) {
 // scan feeds bytes to the line scanner. Only the first bytes of each line
 // are looked at, so it runs at memchr speed over large bodies.
 func (c *guardConn) scan(b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		seg := b
@@ -108,7 +111,7 @@ func (c *guardConn) scan(b []byte) {
 	}
 }
 
-// endLine classifies the line just ended; c.mu is held.
+// endLine classifies the line just ended.
 func (c *guardConn) endLine() {
 	switch {
 	case c.n == 0 || (c.n == 1 && c.line[0] == '\r'): // empty line: the end of a header block
