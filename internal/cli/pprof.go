@@ -18,11 +18,15 @@ const pprofWriteTimeout = 10 * time.Minute
 
 // startPprof serves net/http/pprof on addr, on its own mux, until ctx ends.
 // It is a debugging aid for profiling under load (`load --profile-dir`); an
-// empty addr disables it. It exposes the process's internals, so bind it to
-// 127.0.0.1 only.
+// empty addr disables it. It exposes the process's internals (command line,
+// heap, goroutine stacks), so addr must be a loopback address: a wildcard or
+// pod IP would publish it next to the API.
 func startPprof(ctx context.Context, addr string, log *slog.Logger) error {
 	if addr == "" {
 		return nil
+	}
+	if !isLoopbackAddr(addr) {
+		return usageError{fmt.Errorf("--pprof-addr %q: must be a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT); pprof must never be reachable from outside the host", addr)}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -43,4 +47,17 @@ func startPprof(ctx context.Context, addr string, log *slog.Logger) error {
 		srv.Close()
 	}()
 	return nil
+}
+
+// isLoopbackAddr reports whether addr is HOST:PORT with a loopback HOST.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

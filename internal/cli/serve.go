@@ -108,7 +108,7 @@ EXIT CODES
 	fl.StringVar(&f.coreURL, "core-url", "", "Core mode: base `URL` of UID2 Core; derives core_attest_url and every *_metadata_path")
 	fl.StringVar(&f.optoutURL, "optout-url", "", "Core mode: base `URL` of UID2 Opt-Out (default: the optout_url Core returns)")
 	fl.StringVar(&f.operatorKey, "operator-key", "", "Core mode: the operator `key` (default $UID2_OPERATOR_KEY, then core_api_token)")
-	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "debugging: serve net/http/pprof on `address` (e.g. 127.0.0.1:6060; empty disables it; never expose it)")
+	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "debugging: serve net/http/pprof on `address`, loopback only (e.g. 127.0.0.1:6060; empty disables it)")
 	return cmd
 }
 
