@@ -224,9 +224,13 @@ func openWith(body []byte, owned, checkPayload bool, mode Mode, secret cipher.AE
 	if len(body) == 0 {
 		return Request{}, errorf(msgBodyMissing)
 	}
+	// A failed in-place decode leaves body half overwritten, and the
+	// decoded prefix can make it read as a JSON object; decide from the
+	// body as sent (decodeText keeps a body that starts an object intact).
+	object := startsObject(body)
 	decoded, ok := decodeText(body, owned)
 	if !ok {
-		if isJSONObject(body) {
+		if object && isJSONObject(body) {
 			return Request{}, errorf(msgsUnenc[scopeIndex(scope)])
 		}
 		return Request{}, errorf(msgsNotBase64[scopeIndex(scope)])

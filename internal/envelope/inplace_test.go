@@ -3,6 +3,7 @@ package envelope_test
 import (
 	"bytes"
 	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,9 @@ func TestOpenInPlace(t *testing.T) {
 	}
 	wrong, _ := envelope.SealRequest(nil, other, payload, now, [8]byte{9}, nil)
 	text := []byte(base64.StdEncoding.EncodeToString(env))
+	// Base64 of `{"aaa…` followed by `":1}`: not a JSON object, but once its
+	// valid prefix is decoded over itself the buffer reads {"aaa…<base64>":1}.
+	becomesObject := []byte(base64.StdEncoding.EncodeToString([]byte(`{"`+strings.Repeat("a", 43))) + `":1}`)
 	for _, tc := range []struct {
 		name string
 		body []byte
@@ -41,6 +45,7 @@ func TestOpenInPlace(t *testing.T) {
 		{"json as text", []byte(` {"email":"x"}`), envelope.ModeText},
 		{"text with a line break", append(bytes.Clone(text[:8]), append([]byte("\n"), text[8:]...)...), envelope.ModeText},
 		{"text, bad character late", append(bytes.Clone(text[:len(text)-8]), "!!!!!!!!"...), envelope.ModeText},
+		{"text, turns into JSON when decoded in place", becomesObject, envelope.ModeText},
 		{"text, wrong secret", []byte(base64.StdEncoding.EncodeToString(wrong)), envelope.ModeText},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
