@@ -2,6 +2,7 @@ package salts_test
 
 import (
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,5 +253,40 @@ func TestBucketIDCache(t *testing.T) {
 	}
 	if !short || !long {
 		t.Errorf("ids packed: %v, too long to pack: %v; want both covered", short, long)
+	}
+}
+
+// TestBucketIDCacheConcurrent: requests mapping into the same buckets fill
+// and read the cache at once; run under -race, every caller still gets the
+// encoded id.
+func TestBucketIDCacheConcurrent(t *testing.T) {
+	md := salts.Metadata{Version: 1, FirstLevel: "f", IDPrefix: "p", IDSecret: "HF6Qz42HBbVHINxhh191dB09BCuTWyBkNtrNicO4ZCw=",
+		Files: []salts.File{{Effective: 1, Location: "l", Size: 1}}}
+	s, err := salts.NewSet(md, []*salts.Table{oneBucket(t, 1)}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = 1000000
+	want := s.BucketID(id)
+	sn := &s.Snapshots()[0]
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for g := range got {
+		wg.Go(func() {
+			var b []byte
+			for range 100 {
+				b = s.AppendBucketIDAt(b[:0], sn, 0, id)
+				if string(b) != want {
+					break
+				}
+			}
+			got[g] = string(b)
+		})
+	}
+	wg.Wait()
+	for g, id := range got {
+		if id != want {
+			t.Errorf("goroutine %d: bucket id %q; want %q", g, id, want)
+		}
 	}
 }
