@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"sync"
@@ -24,6 +25,7 @@ import (
 // companion _max gauge: the largest observation in the window.
 type QuantileSummary struct {
 	desc      *prometheus.Desc
+	labels    int              // number of label values With takes
 	maxDesc   *prometheus.Desc // nil: no _max gauge
 	quantiles []float64
 	now       func() time.Time
@@ -55,7 +57,7 @@ func (f Family) NewQuantileSummary(quantiles []float64, now func() time.Time) *Q
 	if now == nil {
 		now = time.Now
 	}
-	return &QuantileSummary{desc: f.Desc(), quantiles: quantiles, now: now}
+	return &QuantileSummary{desc: f.Desc(), labels: len(f.Labels), quantiles: quantiles, now: now}
 }
 
 // WithMax makes s also report f, a gauge with s's labels, as the largest
@@ -68,7 +70,13 @@ func (s *QuantileSummary) WithMax(f Family) *QuantileSummary {
 
 // With returns the child for label values lvs (in f.Labels order),
 // creating it on first use. Callers cache children; With takes a lock.
+// Like client_golang's WithLabelValues it panics on a wrong number of
+// values: here, in the caller, rather than later in a scrape's Collect,
+// where the panic would end the process.
 func (s *QuantileSummary) With(lvs ...string) *QuantileChild {
+	if len(lvs) != s.labels {
+		panic(fmt.Sprintf("metrics: %d label values for a summary with %d labels", len(lvs), s.labels))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.children {

@@ -143,6 +143,16 @@ func TestQuantileSummaryLateObservation(t *testing.T) {
 	}
 }
 
+func TestQuantileSummaryWrongLabelCount(t *testing.T) {
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9}, nil)
+	defer func() {
+		if recover() == nil {
+			t.Error("With with 2 of 3 label values did not panic")
+		}
+	}()
+	s.With("200", "POST")
+}
+
 func TestQuantileSummaryConcurrent(t *testing.T) {
 	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9}, nil)
 	c := s.With("200", "POST", "/x")
