@@ -18,8 +18,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
 )
 
 // LayoutPrefix marks an image source as an OCI image layout directory
@@ -278,43 +279,9 @@ func loadLayout(dir string) (v1.Image, error) {
 	if dir == "" {
 		return nil, errors.New(`image "oci:": no directory after "oci:"`)
 	}
-	idx, err := layout.ImageIndexFromPath(dir)
+	img, err := ociimage.ReadLayout(dir)
 	if err != nil {
-		return nil, fmt.Errorf("image oci:%s: %w", dir, err)
-	}
-	return singleImage(idx, "oci:"+dir, 0)
-}
-
-// singleImage picks the image of an index: the only one, or the only
-// linux/amd64 one; nested indexes are followed one level deep.
-func singleImage(idx v1.ImageIndex, src string, depth int) (v1.Image, error) {
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", src, err)
-	}
-	var picked []v1.Descriptor
-	for _, d := range m.Manifests {
-		if len(m.Manifests) == 1 || d.Platform == nil || d.Platform.Satisfies(amd64) {
-			picked = append(picked, d)
-		}
-	}
-	if len(picked) != 1 {
-		return nil, fmt.Errorf("image %s: the index holds %d candidate images; want exactly one (linux/amd64)", src, len(picked))
-	}
-	d := picked[0]
-	if d.MediaType.IsIndex() {
-		if depth > 0 {
-			return nil, fmt.Errorf("image %s: nested index too deep", src)
-		}
-		child, err := idx.ImageIndex(d.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", src, err)
-		}
-		return singleImage(child, src, depth+1)
-	}
-	img, err := idx.Image(d.Digest)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", src, err)
+		return nil, fmt.Errorf("image: %w", err)
 	}
 	return img, nil
 }

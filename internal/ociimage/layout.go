@@ -60,29 +60,54 @@ func checkLayoutDir(dir string) error {
 	return nil
 }
 
-// ReadLayout returns the only image of the OCI image layout at dir, as
-// WriteLayout leaves it. A layout with no image or several is an error.
+// ReadLayout returns the image of the OCI image layout at dir: its only
+// image, or its only linux/amd64 one when the index lists several platforms
+// (a nested index is followed one level deep, as multi-platform builds write
+// it). A layout with no image, or several candidates, is an error.
+// `uid2-release push` and `aks policy --image oci:DIR` both read through it.
 func ReadLayout(dir string) (v1.Image, error) {
-	p, err := layout.FromPath(dir)
+	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("oci layout %s: %w", dir, err)
 	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("oci layout %s: %w", dir, err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("oci layout %s: %w", dir, err)
-	}
-	if len(m.Manifests) != 1 {
-		return nil, fmt.Errorf("oci layout %s: index lists %d manifests; want exactly one image", dir, len(m.Manifests))
-	}
-	img, err := idx.Image(m.Manifests[0].Digest)
+	img, err := singleImage(idx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("oci layout %s: %w", dir, err)
 	}
 	return img, nil
+}
+
+var linuxAMD64 = v1.Platform{OS: "linux", Architecture: DefaultArchitecture}
+
+func singleImage(idx v1.ImageIndex, depth int) (v1.Image, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Manifests) == 0 {
+		return nil, errors.New("index lists 0 manifests; want exactly one image")
+	}
+	var picked []v1.Descriptor
+	for _, d := range m.Manifests {
+		if len(m.Manifests) == 1 || d.Platform == nil || d.Platform.Satisfies(linuxAMD64) {
+			picked = append(picked, d)
+		}
+	}
+	if len(picked) != 1 {
+		return nil, fmt.Errorf("index lists %d candidate images; want exactly one (or one linux/amd64)", len(picked))
+	}
+	d := picked[0]
+	if d.MediaType.IsIndex() {
+		if depth > 0 {
+			return nil, errors.New("nested index too deep")
+		}
+		child, err := idx.ImageIndex(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		return singleImage(child, depth+1)
+	}
+	return idx.Image(d.Digest)
 }
 
 // Push uploads img to the registry reference ref (a tag or a digest

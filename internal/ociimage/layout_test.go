@@ -18,6 +18,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/ociimage"
@@ -180,5 +185,67 @@ func TestPushRejectsBadReferences(t *testing.T) {
 		if _, err := ociimage.Push(ctx, tc.ref, img, authn.NewMultiKeychain()); err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
 			t.Errorf("Push(%q) = %v; want an error containing %q", tc.ref, err, tc.wantMsg)
 		}
+	}
+}
+
+// A multi-platform layout (an index per platform, or an index nested in the
+// layout's) yields its linux/amd64 image; without platforms to choose by,
+// several images are refused.
+func TestReadLayoutPicksLinuxAMD64(t *testing.T) {
+	amd, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := amd.Digest()
+	platforms := []struct {
+		img  v1.Image
+		arch string
+	}{{arm, "arm64"}, {amd, "amd64"}}
+
+	flat, err := layout.Write(t.TempDir(), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adds []mutate.IndexAddendum
+	for _, p := range platforms {
+		plat := v1.Platform{OS: "linux", Architecture: p.arch}
+		if err := flat.AppendImage(p.img, layout.WithPlatform(plat)); err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: p.img, Descriptor: v1.Descriptor{Platform: &plat}})
+	}
+	nested, err := layout.Write(t.TempDir(), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nested.AppendIndex(mutate.AppendManifests(empty.Index, adds...)); err != nil {
+		t.Fatal(err)
+	}
+	for name, dir := range map[string]string{"flat": string(flat), "nested": string(nested)} {
+		img, err := ociimage.ReadLayout(dir)
+		if err != nil {
+			t.Errorf("%s: ReadLayout: %v", name, err)
+			continue
+		}
+		if got, _ := img.Digest(); got != want {
+			t.Errorf("%s: ReadLayout picked %s; want the linux/amd64 image %s", name, got, want)
+		}
+	}
+
+	noPlatform, err := layout.Write(t.TempDir(), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []v1.Image{amd, arm} {
+		if err := noPlatform.AppendImage(img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ociimage.ReadLayout(string(noPlatform)); err == nil || !strings.Contains(err.Error(), "2 candidate images") {
+		t.Errorf("ReadLayout of two images without platforms = %v; want '2 candidate images'", err)
 	}
 }
