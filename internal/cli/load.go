@@ -259,6 +259,11 @@ func runLoad(ctx context.Context, s streams, f loadFlags) error {
 		if f.profileDir != "" && f.pprofURL == "" {
 			return usageError{errors.New("--profile-dir with --base-url needs --pprof-url")}
 		}
+		if f.serverPID > 0 {
+			if _, err := load.ReadStat(f.serverPID); err != nil {
+				return usageError{fmt.Errorf("--server-pid %d: %w", f.serverPID, err)}
+			}
+		}
 		op.ProfileURL = f.pprofURL
 	}
 	if op.ProfileURL != "" && !strings.HasSuffix(op.ProfileURL, "/") {

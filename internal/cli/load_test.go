@@ -39,6 +39,7 @@ func TestLoadFlags(t *testing.T) {
 		{[]string{"--base-url", "127.0.0.1:8080", "--api-key", "k", "--secret", secret}, "--base-url"},
 		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s"}, "--secret"},
 		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", secret, "--profile-dir", "x"}, "--profile-dir"},
+		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", secret, "--server-pid", "2147483647"}, "--server-pid"},
 		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", secret, "--profile-dir", "x", "--pprof-url", "localhost:6060"}, "--pprof-url"},
 		{[]string{"--base-url", "http://127.0.0.1:1", "--api-key", "k", "--secret", "s", "--operator-env", "GOGC=400"}, "--operator-env"},
 		{[]string{"--operator-env", "GOGC"}, "--operator-env"},
