@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -80,7 +81,7 @@ func (s *QuantileSummary) With(lvs ...string) *QuantileChild {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.children {
-		if equalStrings(c.labels, lvs) {
+		if slices.Equal(c.labels, lvs) {
 			return c
 		}
 	}
@@ -221,16 +222,4 @@ func estimate(counts []uint64, q float64) float64 {
 		seen += float64(n)
 	}
 	return quantileBounds[len(quantileBounds)-1]
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
