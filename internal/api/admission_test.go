@@ -216,3 +216,58 @@ func TestSlowBodyHoldsNoCPUSlot(t *testing.T) {
 		t.Fatalf("CPU Stats() = %+v; the slow body must not hold the slot", s)
 	}
 }
+
+// TestBulkErrorsReleaseAdmission: a bulk request that fails after it was
+// admitted (a body that is no envelope, a body over the limit, a mandated
+// 500, a client that hangs up mid-body) gives back its memory and its CPU
+// slot, so errors cannot leak the budget until the pod turns every bulk
+// request away.
+func TestBulkErrorsReleaseAdmission(t *testing.T) {
+	mem := admission.New(admission.Config{Budget: 4 << 20, Slots: 1, MaxWait: 50 * time.Millisecond})
+	cpu := admission.New(admission.Config{Slots: 1, MaxWait: 50 * time.Millisecond})
+	f := newFixture(t, api.Options{Admission: api.Admission{Memory: mem, CPU: cpu}})
+	idle := func(what string) {
+		t.Helper()
+		// The handler may still be returning after the client saw the answer.
+		waitFor(t, func() bool {
+			m, c := mem.Stats(), cpu.Stats()
+			return m.InUse == 0 && m.Running == 0 && c.Running == 0
+		})
+		if m, c := mem.Stats(), cpu.Stats(); m.Rejected != 0 || c.Rejected != 0 {
+			t.Fatalf("after %s: memory %+v, CPU %+v; want nothing rejected", what, m, c)
+		}
+	}
+	post := func(body string) *http.Request {
+		req := mustRequest("POST", f.srv.URL+"/v2/identity/map", body)
+		req.Header.Set("Authorization", "Bearer "+f.creds.Mapper.APIKey)
+		return req
+	}
+	for _, tt := range []struct {
+		name string
+		body string
+		code int
+	}{
+		{"not an envelope", "!!not base64!!", http.StatusBadRequest},
+		{"over the body limit", strings.Repeat("A", api.MaxRequestBody+1), http.StatusRequestEntityTooLarge},
+		{"mandated 500", sealRequest(t, f.creds.Mapper.Secret, `{"email":["a@b.com",null]}`, time.Now()), http.StatusInternalServerError},
+	} {
+		if r := do(t, f.srv.Client(), post(tt.body)); r.code != tt.code {
+			t.Fatalf("%s = %d; want %d", tt.name, r.code, tt.code)
+		}
+		idle(tt.name)
+	}
+
+	// A client that announces 1 MiB, sends a little and hangs up.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /v2/identity/map HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\nAAAA",
+		f.creds.Mapper.APIKey, 1<<20)
+	waitFor(t, func() bool { return mem.Stats().InUse > 0 })
+	conn.Close()
+	idle("a client hang-up")
+
+	call(t, f, f.creds.Mapper, "/v2/identity/map", `{"email":["a@b.com"]}`)
+	idle("a served request")
+}
