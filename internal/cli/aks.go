@@ -318,14 +318,14 @@ Without --file it renders the manifest built into this binary.`,
 			v := load(cmd)
 			manifest := aksmanifest.Operator
 			if in != "" {
-				b, err := os.ReadFile(in)
+				b, err := readInput(in)
 				if err != nil {
 					return fmt.Errorf("render: %w", err)
 				}
 				manifest = b
 			}
 			if policyFile != "" {
-				b, err := os.ReadFile(policyFile)
+				b, err := readInput(policyFile)
 				if err != nil {
 					return fmt.Errorf("render: %w", err)
 				}

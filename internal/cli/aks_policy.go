@@ -49,7 +49,7 @@ func buildPolicy(ctx context.Context, s streams, req policyRequest) (*ccepolicy.
 	}
 	manifest := aksmanifest.Operator
 	if req.manifestPath != "" {
-		b, err := os.ReadFile(req.manifestPath)
+		b, err := readInput(req.manifestPath)
 		if err != nil {
 			return nil, fmt.Errorf("policy: %w", err)
 		}
@@ -164,7 +164,7 @@ const defaultPlanPolicyFile = "cce-policy.base64"
 //     policy annotation is filled;
 //   - IMAGE (a registry reference) when the manifest has no policy.
 func planStepZero(ctx context.Context, s streams, v aks.Vars, opts *aks.PlanOptions, manifestSet bool, req policyRequest) error {
-	manifest, manifestErr := os.ReadFile(opts.ManifestPath)
+	manifest, manifestErr := readInput(opts.ManifestPath)
 	// --sidecar-image and --debug-policy only shape a policy step 0 computes.
 	computeOnly := func() error {
 		if req.debug || req.sidecarImage != "" {
@@ -177,7 +177,7 @@ func planStepZero(ctx context.Context, s streams, v aks.Vars, opts *aks.PlanOpti
 			if err := computeOnly(); err != nil {
 				return err
 			}
-			b, err := os.ReadFile(opts.PolicyFile)
+			b, err := readInput(opts.PolicyFile)
 			if err != nil {
 				return fmt.Errorf("plan: step 0: %w", err)
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -79,4 +80,26 @@ func replaceFile(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// maxInputFile bounds a manifest or CCE policy file the aks commands read
+// (both are kilobytes; a policy of many images stays well under 1 MiB).
+const maxInputFile = 8 << 20
+
+// readInput reads a manifest or policy file named by a flag, refusing one
+// larger than maxInputFile (-f /dev/zero must not exhaust memory).
+func readInput(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxInputFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxInputFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes; not a manifest or policy", path, maxInputFile)
+	}
+	return b, nil
 }

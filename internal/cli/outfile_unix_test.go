@@ -161,3 +161,18 @@ func TestAKSOutputThroughProcFDPipe(t *testing.T) {
 		t.Fatalf("aks plan -o %s = %d: %s; pipe got %.60q", path, code, errOut, out)
 	}
 }
+
+// An endless input file (-f /dev/zero) is refused at a bound, naming the
+// file, instead of being read until memory runs out.
+func TestAKSInputFileBounded(t *testing.T) {
+	guideEnv(t)
+	for _, args := range [][]string{
+		{"render", "-f", "/dev/zero"},
+		{"render", "--cce-policy-file", "/dev/zero"},
+	} {
+		code, _, errOut := runAKS(t, args...)
+		if code != ExitError || !strings.Contains(errOut, "/dev/zero: larger than") {
+			t.Errorf("aks %v = %d; want an error naming /dev/zero and the bound\n%s", args, code, errOut)
+		}
+	}
+}
