@@ -153,6 +153,9 @@ func (c *QuantileChild) ObserveAt(v float64, t time.Time) {
 		}
 	}
 	epoch := t.UnixNano() / int64(quantileSlotLen)
+	if epoch < 0 {
+		return // before 1970 (a zero or bogus time): no slot, and a negative index would panic
+	}
 	s := &c.slots[epoch%quantileSlots]
 	if e := s.epoch.Load(); e != epoch {
 		if e > epoch {

@@ -143,6 +143,16 @@ func TestQuantileSummaryLateObservation(t *testing.T) {
 	}
 }
 
+// An observation stamped before 1970 counts in _count and _sum only; it
+// used to index the slot ring with a negative number and panic.
+func TestQuantileObserveBefore1970(t *testing.T) {
+	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9}, nil)
+	s.With("200", "GET", "/x").ObserveAt(0.5, time.Unix(-100, 0))
+	if got := collectSummary(t, s); got.GetSampleCount() != 1 || quantile(got, 0.9) != 0 {
+		t.Errorf("count %d q0.9 %v; want 1, 0", got.GetSampleCount(), quantile(got, 0.9))
+	}
+}
+
 func TestQuantileSummaryWrongLabelCount(t *testing.T) {
 	s := metrics.VertxResponseTime.NewQuantileSummary([]float64{0.9}, nil)
 	defer func() {
