@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,10 @@ func FuzzOpen(f *testing.F) {
 		f.Fatal(err)
 	}
 	k2 := b64(f, k2Envelope)
+	aead, err := envelope.NewCipher(secret)
+	if err != nil {
+		f.Fatal(err)
+	}
 
 	add := func(b []byte) {
 		f.Add(bytes.Clone(b), false)
@@ -60,6 +65,9 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte(k2PlainJSON), true)
 	f.Add([]byte(k2Envelope+"\n"), false)
 	f.Add([]byte("QQ="), false)
+	// Not base64, but reads as a JSON object once its valid prefix is
+	// decoded over itself.
+	f.Add([]byte(text([]byte(`{"`+strings.Repeat("a", 43)))+`":1}`), false)
 
 	f.Fuzz(func(t *testing.T, body []byte, binary bool) {
 		mode := envelope.ModeText
@@ -70,6 +78,15 @@ func FuzzOpen(f *testing.F) {
 		req, err := envelope.Open(body, mode, secret, now, identity.ScopeUID2)
 		if !bytes.Equal(body, orig) {
 			t.Fatalf("Open modified body")
+		}
+		// The server opens in place: same answer, whatever the decode
+		// leaves in the buffer.
+		inReq, inErr := envelope.OpenInPlace(bytes.Clone(body), mode, aead, now, identity.ScopeUID2)
+		if (err == nil) != (inErr == nil) || (err != nil && err.Error() != inErr.Error()) {
+			t.Fatalf("OpenInPlace error %v; Open %v", inErr, err)
+		}
+		if !bytes.Equal(inReq.Payload, req.Payload) || inReq.Nonce != req.Nonce || inReq.Mode != req.Mode {
+			t.Fatalf("OpenInPlace = %+v; Open %+v", inReq, req)
 		}
 		if err != nil {
 			var e *envelope.Error
