@@ -145,6 +145,48 @@ func buildOperator(t *testing.T) string {
 	return bin
 }
 
+// startServing starts the operator binary of cmd, waits for its listening
+// line and a healthy /ops/healthcheck on addr, and returns its stderr (logged
+// if the test fails) and stop, which sends SIGTERM and expects exit 0 within
+// 30 s.
+func startServing(t *testing.T, cmd *exec.Cmd, addr string) (stderr *lockedBuffer, stop func()) {
+	t.Helper()
+	stderr = &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() { done <- cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default: // a Fatal before stop: leave no operator behind
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("operator stderr:\n%s", stderr.String())
+		}
+	})
+	stderr.waitFor(t, listeningLine, exited)
+	checkHealthy(t, "http://"+addr)
+	return stderr, func() {
+		t.Helper()
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("after SIGTERM: %v; want exit 0", err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("no exit within 30 s of SIGTERM")
+		}
+	}
+}
+
 // TestAzureAKS runs the operator binary as the AKS container does, against
 // the fakes: start-up to serving and SIGTERM, then every start-up error
 // code with its exit status and one-line message.
@@ -157,23 +199,9 @@ func TestAzureAKS(t *testing.T) {
 
 	t.Run("start-up to serving", func(t *testing.T) {
 		addr := freeAddr(t)
-		var stderr lockedBuffer
 		cmd := exec.Command(bin, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text", "--drain-delay", "100ms")
 		cmd.Env = w.env(nil)
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		exited := make(chan struct{})
-		go func() { done <- cmd.Wait(); close(exited) }()
-		defer func() {
-			if t.Failed() {
-				t.Logf("operator stderr:\n%s", stderr.String())
-			}
-		}()
-		stderr.waitFor(t, listeningLine, exited)
-		checkHealthy(t, "http://"+addr)
+		stderr, stop := startServing(t, cmd, addr)
 		reqs := w.skr.Requests()
 		if len(reqs) == 0 {
 			t.Fatal("operator did not attest through the SKR sidecar")
@@ -186,16 +214,7 @@ func TestAzureAKS(t *testing.T) {
 		if strings.Contains(stderr.String(), azKey) {
 			t.Error("the operator logged its key")
 		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("after SIGTERM: %v; want exit 0", err)
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("no exit within 30 s of SIGTERM")
-		}
+		stop()
 	})
 
 	// The reference operator's own azure-cc start-up, configured the way
@@ -208,24 +227,10 @@ func TestAzureAKS(t *testing.T) {
 		cfgFile := filepath.Join(t.TempDir(), "config.json")
 		os.WriteFile(cfgFile, []byte(`{"enclave_platform":"azure-cc","operator_type":"private","encrypted_files":true,"maa_server_base_url":"`+maa+`"}`), 0o600)
 		addr := freeAddr(t)
-		var stderr lockedBuffer
 		cmd := exec.Command(bin, "--config", cfgFile, "--core-url", mw.coreSrv.URL, "--http-addr", addr, "--metrics-addr", "", "--log-format", "text", "--drain-delay", "0")
 		cmd.Env = mw.env(map[string]string{"VAULT_NAME": "", "OPERATOR_KEY_SECRET_NAME": "", "DEPLOYMENT_ENVIRONMENT": "",
 			"azure_vault_name": "uid2vault", "azure_secret_name": azSecret, "optout_s3_folder": azOptout})
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		exited := make(chan struct{})
-		go func() { done <- cmd.Wait(); close(exited) }()
-		defer func() {
-			if t.Failed() {
-				t.Logf("operator stderr:\n%s", stderr.String())
-			}
-		}()
-		stderr.waitFor(t, listeningLine, exited)
-		checkHealthy(t, "http://"+addr)
+		stderr, stop := startServing(t, cmd, addr)
 		reqs := mw.skr.Requests()
 		if len(reqs) == 0 || reqs[0].MAAEndpoint != "maa-test.example" {
 			t.Errorf("SKR requests = %+v; want maa_endpoint maa-test.example", reqs)
@@ -233,16 +238,7 @@ func TestAzureAKS(t *testing.T) {
 		if strings.Contains(stderr.String(), azKey) {
 			t.Error("the operator logged its key")
 		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("after SIGTERM: %v; want exit 0", err)
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("no exit within 30 s of SIGTERM")
-		}
+		stop()
 	})
 
 	t.Run("enclave_platform azure-cc without a vault name", func(t *testing.T) {
