@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"unsafe"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/aesgcm"
 	"github.com/uid2-private-operator/uid2-operator/internal/envelope"
@@ -240,9 +239,3 @@ var (
 	errPayloadJSON   = clientError(msgPayloadNotJSON)
 	errBadIdentifier = clientError(msgInvalidIdentifier)
 )
-
-// bytesString views b as a string without copying, for read-only calls that
-// do not retain it. b must not change while the string is in use.
-func bytesString(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
-}
