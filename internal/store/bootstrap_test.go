@@ -78,6 +78,9 @@ func TestRuntimeConfigFromSettings(t *testing.T) {
 		{"max_bidstream_lifetime_seconds", "7199", "max_bidstream_lifetime_seconds (7199) must be >= identity_token_expires_after_seconds (7200)"},
 		{"max_sharing_lifetime_seconds", "-1", "max_sharing_lifetime_seconds: must be positive (got -1)"},
 		{"identity_environment", "staging", `identity_environment: must be test, integ or prod (got "staging")`},
+		// Past 100 years, now_ms + seconds*1000 could overflow into tokens born expired.
+		{"refresh_token_expires_after_seconds", "9223372036854775807", "refresh_token_expires_after_seconds: must be at most 3153600000 (100 years) (got 9223372036854775807)"},
+		{"max_bidstream_lifetime_seconds", "3153600001", "max_bidstream_lifetime_seconds: must be at most 3153600000 (100 years) (got 3153600001)"},
 	} {
 		_, err := store.RuntimeConfigFromSettings(bootstrapBase.with(tc.key, tc.value))
 		if err == nil || err.Error() != tc.want {

@@ -19,6 +19,9 @@ type RuntimeConfig struct {
 	IdentityEnvironment              string `json:"identity_environment"`
 }
 
+// MaxLifetimeSeconds bounds every lifetime in the runtime config: 100 years.
+const MaxLifetimeSeconds = 100 * 365 * 24 * 3600
+
 // RuntimeConfigKeys are the runtime config's keys: inside Core's
 // runtime_config document, and at the top level of the operator config
 // when enable_remote_config is false (the reference's bootstrap config).
@@ -128,6 +131,24 @@ func (f runtimeFields) build() (RuntimeConfig, error) {
 		}
 		if *req.v <= 0 {
 			return RuntimeConfig{}, fmt.Errorf("%s: must be positive (got %d)", req.key, *req.v)
+		}
+	}
+	// Ours: an upper bound, so now_ms + seconds*1000 (the issuer's expiry
+	// arithmetic) and the key-sharing tolerance cannot overflow int64 into
+	// tokens that are born expired.
+	for _, v := range []struct {
+		key string
+		v   *int64
+	}{
+		{"identity_token_expires_after_seconds", f.IdentityTokenExpiresAfterSeconds},
+		{"refresh_token_expires_after_seconds", f.RefreshTokenExpiresAfterSeconds},
+		{"refresh_identity_token_after_seconds", f.RefreshIdentityTokenAfterSeconds},
+		{"sharing_token_expiry_seconds", f.SharingTokenExpirySeconds},
+		{"max_bidstream_lifetime_seconds", f.MaxBidstreamLifetimeSeconds},
+		{"max_sharing_lifetime_seconds", f.MaxSharingLifetimeSeconds},
+	} {
+		if v.v != nil && *v.v > MaxLifetimeSeconds {
+			return RuntimeConfig{}, fmt.Errorf("%s: must be at most %d (100 years) (got %d)", v.key, int64(MaxLifetimeSeconds), *v.v)
 		}
 	}
 	rc := RuntimeConfig{
