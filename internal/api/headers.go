@@ -16,8 +16,8 @@ import (
 // new array.
 var (
 	valueJSON      = []string{"application/json"}
-	valueText      = []string{"text/plain"}
-	valueBinary    = []string{"application/octet-stream"}
+	valueText      = []string{envelope.ContentTypeText}
+	valueBinary    = []string{envelope.ContentTypeBinary}
 	valueTextPlain = []string{"text/plain; charset=utf-8"}
 )
 
