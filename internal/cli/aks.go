@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -400,6 +402,19 @@ no cluster, not logged in), ends the lookup at once with the reason; pass
 				return usageError{fmt.Errorf("--timeout must be positive (got %v)", probe.Timeout)}
 			case commandTimeout <= 0:
 				return usageError{fmt.Errorf("--command-timeout must be positive (got %v)", commandTimeout)}
+			}
+			// A malformed --ip or --url would otherwise be retried --attempts times.
+			if ip != "" {
+				_, errAddr := netip.ParseAddr(ip)
+				_, errAddrPort := netip.ParseAddrPort(ip)
+				if errAddr != nil && errAddrPort != nil {
+					return usageError{fmt.Errorf("--ip: %q is not an IP address or IP:port (give a host name with --url http://HOST/ops/healthcheck)", ip)}
+				}
+			}
+			if url != "" {
+				if u, err := neturl.Parse(url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return usageError{fmt.Errorf("--url: %q is not an http:// or https:// URL with a host", url)}
+				}
 			}
 			ctx := cmd.Context()
 			probe.URL = url

@@ -141,6 +141,20 @@ func TestAKSHealthBadBounds(t *testing.T) {
 	}
 }
 
+// A malformed --ip or --url is refused at once, not retried --attempts times.
+func TestAKSHealthBadTarget(t *testing.T) {
+	for _, args := range [][]string{
+		{"--ip", "999.1.1.1"}, {"--ip", "example.com/x"},
+		{"--url", "ftp://127.0.0.1/ops/healthcheck"}, {"--url", "127.0.0.1/ops/healthcheck"}, {"--url", "http:///ops/healthcheck"},
+	} {
+		_, err, _ := runHealthEnv(t, append(args, "--attempts", "3", "--interval", "0s")...)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), args[0]+": ") {
+			t.Errorf("health %v = %v; want a usage error naming %s", args, err, args[0])
+		}
+	}
+}
+
 func TestCommandReason(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"E1207 03:05:05.384372   32576 memcache.go:265] \"Unhandled Error\" err=\"x\"\nE1207 03:05:05.385566   32576 memcache.go:265] again\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?\n",
