@@ -36,11 +36,21 @@ func (f *memoryFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.wait, "admission-wait", config.DefaultAdmissionWait, "how long a heavy request waits at each admission stage before 429 with Retry-After (below the read timeout and half the write timeout)")
 }
 
+// minMemoryLimit is the smallest --memory-limit accepted: the operator
+// needs tens of MiB for its stores alone.
+const minMemoryLimit = 64 << 20
+
 // apply copies the flags into cfg; zero sizes stay zero for sizeMemory.
 func (f *memoryFlags) apply(cfg *config.Config) error {
 	var err error
 	if cfg.MemoryLimit, err = parseSize("--memory-limit", f.limit); err != nil {
 		return err
+	}
+	if cfg.MemoryLimit > 0 && cfg.MemoryLimit < minMemoryLimit {
+		// Below this the Go limit would make the collector run without
+		// pause (a limit under 100 bytes even sets it to 0), and a budget
+		// under 100 bytes would round to 0, which means no bound at all.
+		return usageError{fmt.Errorf("--memory-limit: %q is below the minimum of 64MiB", f.limit)}
 	}
 	if cfg.AdmissionBudget, err = parseSize("--admission-budget", f.budget); err != nil {
 		return err

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/uid2-private-operator/uid2-operator/internal/admission"
 	"github.com/uid2-private-operator/uid2-operator/internal/config"
@@ -89,5 +91,33 @@ func TestSizeMemory(t *testing.T) {
 	cfg.AdmissionWait = cfg.WriteTimeout / 2
 	if err := sizeMemory(&cfg, log, noEnv, fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "--admission-wait") {
 		t.Errorf("sizeMemory(wait = write timeout / 2) = %v; want an --admission-wait error", err)
+	}
+}
+
+// TestMemoryFlagsRejectBadValues: each bad value is a usage error naming
+// its flag; a tiny --memory-limit would otherwise set a Go limit of 0 (the
+// collector never pauses) and a budget of 0 (no bound).
+func TestMemoryFlagsRejectBadValues(t *testing.T) {
+	for _, tt := range []struct {
+		f    memoryFlags
+		flag string
+	}{
+		{memoryFlags{limit: "50"}, "--memory-limit"},
+		{memoryFlags{limit: "63MiB"}, "--memory-limit"},
+		{memoryFlags{limit: "NaN"}, "--memory-limit"},
+		{memoryFlags{budget: "lots"}, "--admission-budget"},
+		{memoryFlags{slots: -1}, "--admission-slots"},
+		{memoryFlags{wait: -time.Second}, "--admission-wait"},
+	} {
+		var cfg config.Config
+		err := tt.f.apply(&cfg)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.flag) {
+			t.Errorf("apply(%+v) = %v; want a usage error naming %s", tt.f, err, tt.flag)
+		}
+	}
+	var cfg config.Config
+	if err := (&memoryFlags{limit: "64MiB"}).apply(&cfg); err != nil || cfg.MemoryLimit != 64<<20 {
+		t.Errorf("apply(--memory-limit 64MiB) = %v, limit %d; want 64 MiB", err, cfg.MemoryLimit)
 	}
 }
