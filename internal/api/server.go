@@ -282,14 +282,17 @@ func (s *Server) readRequest(r *http.Request) ([]byte, *store.Snapshot, error) {
 }
 
 // readRequestInto is readRequest reading into buf, which grows if needed.
+// On error it still returns the buffer (its bytes are no body) so that the
+// caller recycles it: a flood of over-limit bodies or of requests before
+// the first load must not turn into a megabyte of garbage each.
 func (s *Server) readRequestInto(r *http.Request, buf []byte) ([]byte, *store.Snapshot, error) {
 	body, err := readBody(r, buf)
 	if err != nil {
-		return nil, nil, err
+		return body[:0], nil, err
 	}
 	snap := s.opt.Store.Load()
 	if !snap.Complete() {
-		return nil, nil, plainError(http.StatusServiceUnavailable, errNotLoaded)
+		return body[:0], nil, plainError(http.StatusServiceUnavailable, errNotLoaded)
 	}
 	return body, snap, nil
 }
@@ -304,14 +307,14 @@ func bodyCap(r *http.Request) int {
 }
 
 // readBody reads the (already capped) body into b[:0], growing it as
-// needed; an over-limit body is 413.
+// needed; an over-limit body is 413. On error it returns the buffer too.
 func readBody(r *http.Request, b []byte) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
 	b, err := bufpool.ReadAll(r.Body, b)
 	if err != nil {
-		return nil, bodyError(err)
+		return b, bodyError(err)
 	}
 	return b, nil
 }
