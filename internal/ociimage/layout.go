@@ -26,7 +26,7 @@ const RefNameAnnotation = "org.opencontainers.image.ref.name"
 // other non-empty directory is refused, so a typo cannot litter a source tree.
 // refName, if not empty, is stored as the image's ref.name annotation.
 func WriteLayout(dir string, img v1.Image, refName string) (v1.Hash, error) {
-	if err := checkLayoutDir(dir); err != nil {
+	if err := CheckLayoutDir(dir); err != nil {
 		return v1.Hash{}, err
 	}
 	p, err := layout.Write(dir, empty.Index)
@@ -43,7 +43,9 @@ func WriteLayout(dir string, img v1.Image, refName string) (v1.Hash, error) {
 	return img.Digest()
 }
 
-func checkLayoutDir(dir string) error {
+// CheckLayoutDir reports whether WriteLayout may write to dir: missing,
+// empty, or an OCI image layout. Callers check it before a long build.
+func CheckLayoutDir(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -149,8 +149,13 @@ func runImage(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if *pushTimeout <= 0 {
 		return usageError{fmt.Errorf("--push-timeout: must be positive (got %s)", *pushTimeout)}
 	}
+	if *layoutDir != "" {
+		if err := ociimage.CheckLayoutDir(*layoutDir); err != nil {
+			return usageError{fmt.Errorf("--oci-layout: %w", err)}
+		}
+	}
 	if *pushRef != "" {
-		// Checked before the build, which takes a minute, rather than at the push.
+		// Checked before the build, which takes a minute, as --oci-layout is.
 		if err := checkRef("--push", *pushRef); err != nil {
 			return err
 		}

@@ -419,7 +419,8 @@ func TestMainUsageErrors(t *testing.T) {
 		{[]string{"image", "--oci-layout", "x", "--source", os.TempDir()}, release.ExitError, "not a git checkout"},
 		{[]string{"push", "--oci-layout", "x"}, release.ExitUsage, "want exactly one registry reference REF after the flags (got 0 arguments)"},
 		{[]string{"push", "r"}, release.ExitUsage, "--oci-layout DIR is required"},
-		// A bad reference is refused before the build or the layout is read.
+		// A bad reference or layout directory is refused before the build or the layout is read.
+		{[]string{"image", "--oci-layout", ".", "--source", os.TempDir()}, release.ExitUsage, "--oci-layout: oci layout: . is neither empty nor an OCI image layout"},
 		{[]string{"image", "--push", "bad ref!", "--source", os.TempDir()}, release.ExitUsage, `--push: "bad ref!" is not a registry reference`},
 		{[]string{"push", "--oci-layout", os.TempDir(), "Bad/Ref"}, release.ExitUsage, `REF: "Bad/Ref" is not a registry reference`},
 		{[]string{"push", "--oci-layout", os.TempDir(), "r"}, release.ExitError, "oci layout"},
