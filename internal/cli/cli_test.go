@@ -252,6 +252,17 @@ func TestServeBadFlagsAndConfig(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "enable_v2_encryption") {
 		t.Errorf("typed config: exit %d: %s", code, errs)
 	}
+	// Flag values that parse but are out of range name their flag.
+	for _, args := range [][]string{
+		{"--read-timeout", "0s"}, {"--write-timeout", "-1s"}, {"--idle-timeout", "0s"},
+		{"--shutdown-timeout", "0s"}, {"--startup-timeout", "0s"}, {"--drain-delay", "-1s"},
+		{"--memory-limit", "1KiB"}, {"--admission-slots", "-1"},
+	} {
+		code, _, errs := run(t, "", append([]string{"serve", "--http-addr", freeAddr(t), "--metrics-addr", ""}, args...)...)
+		if code == 0 || !strings.Contains(errs, args[0]+":") {
+			t.Errorf("serve %s %s: exit %d: %s; want an error naming the flag", args[0], args[1], code, errs)
+		}
+	}
 }
 
 // TestSIGTERM runs the real binary and sends SIGTERM: the process drains and

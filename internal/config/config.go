@@ -426,13 +426,17 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout}, {"idle timeout", c.IdleTimeout}, {"shutdown timeout", c.ShutdownTimeout}, {"startup timeout", c.StartupTimeout}} {
+	}{
+		// Named by the serve flags that set them (they have no config key).
+		{"--read-timeout", c.ReadTimeout}, {"--write-timeout", c.WriteTimeout}, {"--idle-timeout", c.IdleTimeout},
+		{"--shutdown-timeout", c.ShutdownTimeout}, {"--startup-timeout", c.StartupTimeout},
+	} {
 		if d.v <= 0 {
 			return &ValidationError{d.name, d.v.String(), "must be positive"}
 		}
 	}
 	if c.DrainDelay < 0 {
-		return &ValidationError{"drain delay", c.DrainDelay.String(), "must not be negative"}
+		return &ValidationError{"--drain-delay", c.DrainDelay.String(), "must not be negative"}
 	}
 	return nil
 }
