@@ -123,6 +123,11 @@ file as it is. Registry credentials come from the Docker config
 			if req.image == "" {
 				req.image = load(cmd).Image
 			}
+			if out != "" && out != "-" {
+				if err := checkOutputPath("--output", out); err != nil {
+					return err
+				}
+			}
 			p, err := buildPolicy(cmd.Context(), s, req)
 			if err != nil {
 				return err
@@ -228,6 +233,9 @@ func planStepZero(ctx context.Context, s streams, v aks.Vars, opts *aks.PlanOpti
 	}
 	if opts.PolicyFile == "" {
 		opts.PolicyFile = defaultPlanPolicyFile
+	}
+	if err := checkOutputPath("--cce-policy-file", opts.PolicyFile); err != nil {
+		return err
 	}
 	fmt.Fprintf(s.err, "step 0: computing the CCE policy of %s\n", req.image)
 	p, err := buildPolicy(ctx, s, req)

@@ -160,6 +160,8 @@ func TestAKSPolicyDebugAndErrors(t *testing.T) {
 		{[]string{"--image", "Bad Ref!", "--sidecar-image", skr}, `--image: "Bad Ref!" is neither oci:DIR nor a registry reference`},
 		{[]string{"--image", op, "--sidecar-image", "oci:" + t.TempDir()}, "--sidecar-image: "},
 		{[]string{"--image", op, "--sidecar-image", "UPPER/case"}, `--sidecar-image: "UPPER/case" is neither`},
+		{[]string{"--image", op, "--sidecar-image", skr, "--output", filepath.Join(t.TempDir(), "missing", "p.base64")}, "--output: "},
+		{[]string{"--image", op, "--sidecar-image", skr, "--output", t.TempDir()}, "is a directory"},
 	} {
 		code, _, errOut := runAKS(t, append([]string{"policy"}, tc.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, tc.wantErr) {

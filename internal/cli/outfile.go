@@ -103,3 +103,17 @@ func readInput(path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// checkOutputPath refuses, before any long computation, an output path
+// writeOutput would certainly fail on: a directory, or a file in a
+// directory that does not exist. flag names the flag in the error.
+func checkOutputPath(flag, path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usageError{fmt.Errorf("%s: %s is a directory; give a file name", flag, path)}
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usageError{fmt.Errorf("%s: %s: directory %s does not exist", flag, path, dir)}
+	}
+	return nil
+}
