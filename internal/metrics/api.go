@@ -197,15 +197,32 @@ func (m *API) newRequestSeries(k requestKey, snap *store.Snapshot) requestSeries
 }
 
 // hostLabel masks private 10.x addresses as the reference does; an absent
-// Host is "NotSpecified"; other values are bounded.
+// Host is "NotSpecified"; other values are bounded, and anything that is not
+// a host name or address (an "@", say: a client could put an email there)
+// is Other, so the label never carries DII.
 func (m *API) hostLabel(host string) string {
 	switch {
 	case host == "":
 		return "NotSpecified"
 	case strings.HasPrefix(host, "10."):
 		return "10.x.x.x:xx"
+	case !isHost(host):
+		return Other
 	}
 	return m.hosts.Label(host)
+}
+
+// isHost reports whether h has only the characters of a host name, an IP
+// address and a port: letters, digits, '.', '-', '_', ':', '[' and ']'.
+func isHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 // siteLabels returns site_id and site_name: "null" and "unknown" without a

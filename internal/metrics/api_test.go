@@ -61,3 +61,41 @@ func TestRecordSlowRequestInWindow(t *testing.T) {
 		t.Errorf("_max = %v, q0.99 = %v; want 130 and the top bucket (about 60)", slowest, q99)
 	}
 }
+
+// The host label keeps host names and addresses, never other text a client
+// puts in the Host header (an email is DII).
+func TestRecordHostLabel(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.NewAPI(reg)
+	rt := m.Route("POST /v2/token/generate")
+	for _, host := range []string{"operator.example.com:443", "[::1]:8080", "10.1.2.3:8080", "", "alice@example.com", "a%40b.example"} {
+		m.Record(rt, &metrics.Request{Code: 200, Method: "POST", Host: host}, 0.001, time.Now())
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != metrics.HTTPRequests.Name {
+			continue
+		}
+		for _, s := range mf.Metric {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "host" {
+					got[l.GetValue()] += s.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	want := map[string]float64{"operator.example.com:443": 1, "[::1]:8080": 1, "10.x.x.x:xx": 1, "NotSpecified": 1, metrics.Other: 2}
+	if len(got) != len(want) {
+		t.Errorf("host labels %v; want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("host labels %v; want %v", got, want)
+			break
+		}
+	}
+}
