@@ -443,7 +443,7 @@ no cluster, not logged in), ends the lookup at once with the reason; pass
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&ip, "ip", "", "public IP of operator-svc (default: look it up)")
+	f.StringVar(&ip, "ip", "", "public IP (or IP:PORT) of operator-svc (default: look it up)")
 	f.StringVar(&url, "url", "", "full health URL (overrides --ip)")
 	f.StringVar(&namespace, "namespace", "", "namespace of operator-svc (default: the kubectl context's)")
 	f.IntVar(&probe.Attempts, "attempts", aks.DefaultHealthAttempts, "IP lookups, then health requests, before giving up")
